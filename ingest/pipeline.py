@@ -1,0 +1,170 @@
+"""Incremental ingestion: files -> chunks -> embeddings -> Chroma (upsert), idempotent.
+
+The store is the source of truth: each chunk carries its file's sha256, so an unchanged file is
+skipped without embedding, a changed file embeds only its new chunks and drops the stale ones, and
+the chunks of a deleted file are removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ingest.chunking import Chunk, chunk_bank, chunk_documents
+from ingest.loaders import SUFFIXES, LoadError, load
+from rag.bank import is_bank_file, parse_bank_text
+from rag.embeddings import embedder_name, make_embeddings
+from rag.errors import RagError
+from rag.settings import Settings
+from rag.store import chroma_client, drop_collection, open_store
+
+EMBED_BATCH = 64
+Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    chunks_embedded: int = 0
+    chunks_deleted: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"files: {len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+            f"{len(self.removed)} removed, {len(self.failed)} failed | chunks: {self.chunks_embedded} embedded, "
+            f"{self.chunks_deleted} deleted, {self.chunks_total} in index | {self.seconds:.2f} s"
+        )
+
+
+def display_source(path: Path) -> str:
+    """Relative to the working directory when inside it (portable across clones), else absolute."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+def discover(roots: Iterable[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Supported files under the roots (a root's own README.md is its help text, not content)."""
+    files: list[Path] = []
+    missing: list[tuple[str, str]] = []
+    for root in roots:
+        if root.is_dir():
+            for p in sorted(root.rglob("*")):
+                hidden = any(part.startswith(".") for part in p.relative_to(root).parts)
+                if p.is_file() and not hidden and p.suffix.lower() in SUFFIXES and p != root / "README.md":
+                    files.append(p)
+        elif root.is_file():
+            files.append(root)
+        else:
+            missing.append((display_source(root), "no such file or directory"))
+    return list(dict.fromkeys(files)), missing
+
+
+def chunk_file(path: Path, source: str, data: bytes, settings: Settings) -> list[Chunk]:
+    file_hash = hashlib.sha256(data).hexdigest()
+    if is_bank_file(path):
+        entries = parse_bank_text(data.decode("utf-8-sig"), source)
+        if not entries:
+            raise LoadError("bank file without `## Qnnn question` entries")
+        return chunk_bank(entries, source, file_hash)
+    chunks = chunk_documents(load(path), source, file_hash, settings.chunk_size, settings.chunk_overlap)
+    if not chunks:
+        raise LoadError("no text content")
+    return chunks
+
+
+def ingest(
+    paths: list[Path] | None,
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    show_bar: bool = True,
+) -> IngestReport:
+    t0 = time.perf_counter()
+    report = IngestReport()
+    roots = paths or [settings.corpus_dir]
+    embeddings = make_embeddings(settings)
+    name = embedder_name(settings)
+    client = chroma_client(settings)
+    if rebuild:
+        drop_collection(settings, client)
+    store = open_store(settings, embeddings, name, create=True, client=client)
+    collection = store._collection
+
+    # What the index holds now: source -> (file hash, chunk ids)
+    existing = collection.get(include=["metadatas"])
+    stored_ids: dict[str, set[str]] = defaultdict(set)
+    stored_hash: dict[str, str] = {}
+    for cid, meta in zip(existing["ids"], existing["metadatas"] or [], strict=True):
+        stored_ids[meta["source"]].add(cid)
+        stored_hash[meta["source"]] = meta.get("file_hash", "")
+
+    files, report.failed = discover(roots)
+    to_embed: list[Chunk] = []
+    to_delete: list[str] = []
+    seen_sources: set[str] = set()
+    for path in files:
+        source = display_source(path)
+        seen_sources.add(source)
+        try:
+            data = path.read_bytes()
+            if source in stored_ids and stored_hash.get(source) == hashlib.sha256(data).hexdigest():
+                report.unchanged.append(source)
+                continue
+            chunks = chunk_file(path, source, data, settings)
+        except (RagError, OSError, UnicodeDecodeError) as exc:
+            report.failed.append((source, str(exc)))  # the file's old chunks, if any, stay
+            continue
+        old = stored_ids.get(source, set())
+        new_ids = {c.id for c in chunks}
+        to_delete += sorted(old - new_ids)
+        to_embed += [c for c in chunks if c.id not in old]
+        kept = [c for c in chunks if c.id in old]
+        if kept:  # same text, new position/hash: metadata only, no re-embedding
+            collection.update(ids=[c.id for c in kept], metadatas=[c.metadata for c in kept])
+        (report.updated if old else report.added).append(source)
+
+    # Files that were under an ingested folder and are gone now
+    root_dirs = [r.resolve() for r in roots if r.is_dir()]
+    for source, ids in stored_ids.items():
+        if source in seen_sources:
+            continue
+        path = Path(source).resolve()
+        if any(path.is_relative_to(r) for r in root_dirs) and not path.exists():
+            to_delete += sorted(ids)
+            report.removed.append(source)
+
+    if to_delete:
+        collection.delete(ids=to_delete)
+    report.chunks_deleted = len(to_delete)
+
+    bar = tqdm(total=len(to_embed), desc="embedding", unit="chunk", disable=not show_bar or not to_embed)
+    t_embed = time.perf_counter()
+    for i in range(0, len(to_embed), EMBED_BATCH):
+        batch = to_embed[i : i + EMBED_BATCH]
+        store.add_texts([c.text for c in batch], metadatas=[c.metadata for c in batch], ids=[c.id for c in batch])
+        bar.update(len(batch))
+        if progress:
+            progress(min(i + EMBED_BATCH, len(to_embed)), len(to_embed))
+    bar.close()
+    report.embed_seconds = time.perf_counter() - t_embed
+    report.chunks_embedded = len(to_embed)
+    report.chunks_total = collection.count()
+    report.seconds = time.perf_counter() - t0
+    return report

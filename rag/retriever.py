@@ -1,0 +1,241 @@
+"""Hybrid retrieval: Chroma dense vectors + BM25 over jieba tokens, fused per bank entry.
+
+Scores: dense = cosine similarity in [0, 1]; lexical = BM25 / query idf mass, clipped to [0, 1]
+(how much of the query matched). fused = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical.
+Weights and the "nothing relevant" threshold were tuned on tests/eval/queries.tsv (see README).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from rag.bm25 import BM25Index
+from rag.embeddings import embedder_name, make_embeddings
+from rag.errors import RagError
+from rag.settings import Settings
+from rag.store import open_store
+from rag.text import tokenize
+
+DENSE_WEIGHT = 0.6
+MIN_SCORE = 0.45  # top fused score below this: nothing relevant
+NEAR_DUPLICATE = 0.92  # question-vector cosine above which two related questions say the same thing
+ID_QUERY = re.compile(r"^\s*(Q\d{3})\s*$", re.IGNORECASE)
+MAX_K = 50
+
+
+@dataclass
+class Hit:
+    id: str | None  # "Q077" for a bank entry, None for a user document chunk
+    question: str | None
+    section: str | None
+    source: str
+    page: int | None  # 1-based PDF page
+    score: float
+    text: str  # snippet: the best matching chunk, without the repeated question line
+    dense: float = 0.0
+    lexical: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        for key in ("score", "dense", "lexical"):
+            d[key] = round(d[key], 4)
+        return d
+
+
+def _snippet(text: str, meta: dict[str, Any], limit: int = 240) -> str:
+    if meta["kind"] == "note" and text.startswith(meta["question"]):
+        text = text[len(meta["question"]) :]
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Retriever:
+    """Loads the store once; search/related are then a few milliseconds each."""
+
+    def __init__(self, settings: Settings, embeddings: Embeddings | None = None) -> None:
+        self.settings = settings
+        self.embeddings = embeddings or make_embeddings(settings)
+        self.store = open_store(settings, self.embeddings, embedder_name(settings), create=False)
+        self.collection = self.store._collection
+        self.min_score = settings.min_score if settings.min_score is not None else MIN_SCORE
+        self.reload()
+
+    def reload(self) -> None:
+        """Rebuild the lexical side and the bank tables from the store's current contents."""
+        data = self.collection.get(include=["documents", "metadatas", "embeddings"])
+        self.chunk_ids: list[str] = data["ids"]
+        self.texts: list[str] = data["documents"] or []
+        self.metas: list[dict[str, Any]] = data["metadatas"] or []
+        self.row = {cid: i for i, cid in enumerate(self.chunk_ids)}
+        self.bm25 = BM25Index([tokenize(t) for t in self.texts])
+        self.kind = np.array([m["kind"] for m in self.metas], dtype=object)
+        self.section = np.array([m["section"] for m in self.metas], dtype=object)
+        self.source = np.array([m["source"] for m in self.metas], dtype=object)
+        vectors = np.asarray(data["embeddings"], dtype=np.float32) if len(self.chunk_ids) else np.zeros((0, 1))
+        # Bank tables: one row per entry id, in id order: question vector and entry vector
+        # (question + note, normalized), used by related().
+        by_id: dict[str, list[int]] = {}
+        for i, m in enumerate(self.metas):
+            if m["id"]:
+                by_id.setdefault(m["id"], []).append(i)
+        self.bank_ids = sorted(by_id)
+        self.bank_meta = {}
+        q_vecs, e_vecs = [], []
+        for bid in self.bank_ids:
+            rows = by_id[bid]
+            q_rows = [i for i in rows if self.metas[i]["kind"] == "question"] or rows
+            n_rows = [i for i in rows if self.metas[i]["kind"] == "note"]
+            self.bank_meta[bid] = self.metas[q_rows[0]]
+            q = vectors[q_rows[0]]
+            e = q + (vectors[n_rows].mean(axis=0) if n_rows else q)
+            q_vecs.append(q / np.linalg.norm(q))
+            e_vecs.append(e / np.linalg.norm(e))
+        self.bank_q = np.array(q_vecs, dtype=np.float32)
+        self.bank_e = np.array(e_vecs, dtype=np.float32)
+
+    # ----- public API -----
+    @property
+    def sections(self) -> list[str]:
+        return list(dict.fromkeys(self.bank_meta[b]["section"] for b in self.bank_ids))
+
+    def is_relevant(self, hits: list[Hit]) -> bool:
+        return bool(hits) and hits[0].score >= self.min_score
+
+    def search(
+        self, query: str, k: int = 5, *, section: str | None = None, source: str | None = None, bank_only: bool = False
+    ) -> list[Hit]:
+        query = query.strip()
+        if not query:
+            raise RagError("empty query: type a question")
+        if not 1 <= k <= MAX_K:
+            raise RagError(f"k must be between 1 and {MAX_K}, got {k}")
+        if section is not None:
+            section = self._resolve_section(section)
+        if (m := ID_QUERY.match(query)) and not section and not source:
+            bid = self._check_id(m.group(1).upper())
+            return [self._bank_hit(bid, 1.0, 1.0, 1.0, self.row[self._best_row(bid)])]
+        if not self.chunk_ids:
+            return []
+
+        mask = np.ones(len(self.chunk_ids), dtype=bool)
+        where: dict[str, Any] | None = None
+        conds = []
+        if section:
+            mask &= self.section == section
+            conds.append({"section": section})
+        if source:
+            mask &= self.source == source
+            conds.append({"source": source})
+        if bank_only:
+            mask &= self.kind != "doc"
+            conds.append({"kind": {"$ne": "doc"}})
+        if conds:
+            where = conds[0] if len(conds) == 1 else {"$and": conds}
+        if not mask.any():
+            return []
+
+        # Dense candidates from Chroma; BM25 is exact for every chunk.
+        n_dense = int(min(mask.sum(), max(60, 8 * k)))
+        res = self.collection.query(
+            query_embeddings=[self.embeddings.embed_query(query)], n_results=n_dense, where=where, include=["distances"]
+        )
+        dense = {self.row[cid]: 1.0 - d for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)}
+        floor = min(dense.values()) if dense else 0.0  # an unseen chunk is at most this similar
+        raw, mass = self.bm25.scores(tokenize(query))
+        lexical = np.clip(raw / mass, 0.0, 1.0) if mass > 0 else np.zeros_like(raw)
+        lexical[~mask] = 0.0
+        n_lex = min(len(lexical), max(60, 8 * k))
+        lex_top = np.argpartition(-lexical, n_lex - 1)[:n_lex] if n_lex else []
+        candidates = set(dense) | {int(i) for i in lex_top if lexical[i] > 0}
+
+        # Aggregate chunks to items: a bank entry (all its chunks) or a document chunk.
+        best: dict[str, tuple[float, float, float, int]] = {}
+        for i in candidates:
+            d = dense.get(i, floor)
+            s = DENSE_WEIGHT * d + (1 - DENSE_WEIGHT) * float(lexical[i])
+            key = self.metas[i]["id"] or self.chunk_ids[i]
+            prev = best.get(key)
+            if prev is None:
+                best[key] = (s, d, float(lexical[i]), i)
+            else:  # item score: best dense and best lexical evidence of any of its chunks
+                pd, pl = max(prev[1], d), max(prev[2], float(lexical[i]))
+                row = i if s > prev[0] else prev[3]
+                best[key] = (DENSE_WEIGHT * pd + (1 - DENSE_WEIGHT) * pl, pd, pl, row)
+        ranked = sorted(best.values(), key=lambda t: -t[0])[:k]
+        return [self._hit(row, s, d, lx) for s, d, lx, row in ranked]
+
+    def related(self, target: str, k: int = 5) -> list[Hit]:
+        """The k nearest other bank entries to a bank id or free text, skipping near-duplicates."""
+        if not 1 <= k <= MAX_K:
+            raise RagError(f"k must be between 1 and {MAX_K}, got {k}")
+        if not self.bank_ids:
+            return []
+        if m := ID_QUERY.match(target):
+            bid = self._check_id(m.group(1).upper())
+            exclude = {bid}
+            anchor_q = self.bank_q[self.bank_ids.index(bid)]
+            sims = self.bank_e @ self.bank_e[self.bank_ids.index(bid)]
+        else:
+            top = self.search(target, k=1, bank_only=True)
+            exclude = {top[0].id} if top and top[0].id else set()
+            qv = np.asarray(self.embeddings.embed_query(target.strip()), dtype=np.float32)
+            anchor_q = self.bank_q[self.bank_ids.index(top[0].id)] if exclude else qv
+            sims = self.bank_e @ qv
+        chosen: list[int] = []
+        for j in np.argsort(-sims):
+            bid = self.bank_ids[j]
+            if bid in exclude or float(self.bank_q[j] @ anchor_q) > NEAR_DUPLICATE:
+                continue
+            if any(float(self.bank_q[j] @ self.bank_q[c]) > NEAR_DUPLICATE for c in chosen):
+                continue
+            chosen.append(int(j))
+            if len(chosen) == k:
+                break
+        return [self._bank_hit(self.bank_ids[j], float(sims[j]), float(sims[j]), 0.0) for j in chosen]
+
+    # ----- helpers -----
+    def _check_id(self, bid: str) -> str:
+        if bid not in self.bank_meta:
+            first, last = (self.bank_ids[0], self.bank_ids[-1]) if self.bank_ids else ("-", "-")
+            raise RagError(f"unknown id {bid}: the bank has {first}..{last}")
+        return bid
+
+    def _resolve_section(self, section: str) -> str:
+        """Exact heading, or a unique substring of one ('PEFT', '十二')."""
+        names = self.sections
+        if section in names:
+            return section
+        matches = [s for s in names if section.lower() in s.lower()]
+        if len(matches) == 1:
+            return matches[0]
+        raise RagError(f"unknown or ambiguous section {section!r}; sections: {' | '.join(names)}")
+
+    def _best_row(self, bid: str) -> int:
+        rows = [i for i, m in enumerate(self.metas) if m["id"] == bid]
+        notes = [i for i in rows if self.metas[i]["kind"] == "note"]
+        return self.chunk_ids.index(self.chunk_ids[(notes or rows)[0]])
+
+    def _bank_hit(self, bid: str, score: float, dense: float, lexical: float, row: int | None = None) -> Hit:
+        return self._hit(row if row is not None else self._best_row(bid), score, dense, lexical)
+
+    def _hit(self, row: int, score: float, dense: float, lexical: float) -> Hit:
+        m = self.metas[row]
+        if m["kind"] == "question":  # show the note when the entry has one
+            row = self._best_row(m["id"])
+            m = self.metas[row]
+        return Hit(
+            id=m["id"] or None,
+            question=m["question"] or None,
+            section=m["section"] or None,
+            source=m["source"],
+            page=m["page"] or None,
+            score=float(score),
+            text=_snippet(self.texts[row], m),
+            dense=float(dense),
+            lexical=float(lexical),
+        )
