@@ -72,5 +72,7 @@ def chunk_documents(docs: list[Document], source: str, file_hash: str, size: int
             cid = chunk_id(source, f"doc:{doc.metadata.get('page', 0)}", piece)
             if piece.strip() and cid not in seen:  # identical repeated passages: keep one
                 seen.add(cid)
-                out.append(Chunk(cid, piece, _meta("doc", source, file_hash, len(out), page=doc.metadata.get("page", 0))))
+                out.append(
+                    Chunk(cid, piece, _meta("doc", source, file_hash, len(out), page=doc.metadata.get("page", 0)))
+                )
     return out

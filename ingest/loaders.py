@@ -64,7 +64,7 @@ def _load_docx(path: Path) -> list[Document]:
 
 
 class _TextOfHtml(HTMLParser):
-    BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article", "pre"}
+    BLOCKS = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article", "pre"})
 
     def __init__(self) -> None:
         super().__init__()

@@ -8,20 +8,23 @@ from functools import lru_cache
 
 # Function words that carry no topic; without them "红烧肉怎么做" would match every "怎么…" question.
 STOPWORDS = frozenset(
-    """的 了 是 在 有 和 与 及 或 吗 呢 吧 啊 呀 么 嘛 哦 着 过 也 都 就 还 又 被 把 对 从 到 为 以 之 其 这 那 这个 那个
-    这些 那些 哪些 哪个 什么 怎么 怎么样 怎样 如何 为什么 为啥 啥 咋 是否 是不是 能否 能不能 可以 可不可以 需要 一下
-    一个 一些 下 请 请问 问 问题 介绍 介绍一下 说说 讲讲 谈谈 简单 简述 描述 解释 一般 通常 我 你 他 它 我们 你们 他们
-    大家 自己 要 想 会 能 让 给 用 使用 如果 但是 但 而 并 并且 然后 因为 所以 多少 多 哪里 哪 呢 个 中 上 里 时 时候
-    a an the of to in on for and or is are was were be been do does did what why how which who when where can could
-    should would will with without about vs versus between difference differences i you we it this that these those
-    me my your please tell explain 做 比 起来 怎么办 咋办 咋选 有没有 有何 是啥""".split()
+    """
+    的 了 是 在 有 和 与 及 或 吗 呢 吧 啊 呀 么 嘛 哦 着 过 也 都 就 还 又 被 把 对 从 到 为 以 之 其 这 那 这个
+    那个 这些 那些 哪些 哪个 什么 怎么 怎么样 怎样 如何 为什么 为啥 啥 咋 是否 是不是 能否 能不能 可以 可不可以
+    需要 一下 一个 一些 下 请 请问 问 问题 介绍 介绍一下 说说 讲讲 谈谈 简单 简述 描述 解释 一般 通常 我 你 他 它
+    我们 你们 他们 大家 自己 要 想 会 能 让 给 用 使用 如果 但是 但 而 并 并且 然后 因为 所以 多少 多 哪里 哪 呢 个
+    中 上 里 时 时候 a an the of to in on for and or is are was were be been do does did what why how which who
+    when where can could should would will with without about vs versus between difference differences i you we it
+    this that these those me my your please tell explain 做 比 起来 怎么办 咋办 咋选 有没有 有何 是啥
+    """.split()
 )
 
 # Domain terms jieba would otherwise split; kept as one token so "复读机" does not match "机".
-DOMAIN_WORDS = (
-    "大模型 复读机 灾难性遗忘 指令微调 全参数微调 增量预训练 位置编码 旋转位置编码 相对位置编码 绝对位置编码 长度外推 "
-    "数据集 训练集 评测集 词表 词表扩充 显存 向量库 知识库 提示学习 前缀微调 适配器 奖励模型 强化学习 分词 激活函数 涌现 幻觉 量化 蒸馏"
-).split()
+DOMAIN_WORDS = """
+    大模型 复读机 灾难性遗忘 指令微调 全参数微调 增量预训练 位置编码 旋转位置编码 相对位置编码 绝对位置编码
+    长度外推 数据集 训练集 评测集 词表 词表扩充 显存 向量库 知识库 提示学习 前缀微调 适配器 奖励模型 强化学习 分词
+    激活函数 涌现 幻觉 量化 蒸馏
+    """.split()
 
 # ASCII technical terms ("P-tuning", "fp16", "C++") are taken whole before jieba sees the text.
 _ASCII_TERM = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+#_-]*")
@@ -29,7 +32,7 @@ _HAS_WORD = re.compile(r"\w", re.UNICODE)
 
 
 @lru_cache(maxsize=1)
-def _jieba():  # noqa: ANN202 - module object
+def _jieba():
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -43,7 +46,7 @@ def _ascii_tokens(term: str) -> list[str]:
     """'P-tuning' -> ['p-tuning', 'p', 'tuning']; 'LLMs' -> ['llm'] (so queries match either spelling)."""
     term = term.lower().rstrip(".-_")
     parts = [p for p in re.split(r"[-_]", term) if p] if ("-" in term or "_" in term) else []
-    return [_singular(t) for t in ([term] + parts if parts else [term])]
+    return [_singular(t) for t in ([term, *parts] if parts else [term])]
 
 
 def _singular(word: str) -> str:
@@ -54,21 +57,34 @@ def _singular(word: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """'LoRA 权重怎么合并?' -> ['lora', '权重', '合并']"""
-    out: list[str] = []
+    words, compounds = tokenize_parts(text)
+    return words + compounds
+
+
+def tokenize_parts(text: str) -> tuple[list[str], list[str]]:
+    """(words, compounds): compounds join adjacent ASCII words, 'RMS Norm' / 'RMS-Norm' -> 'rmsnorm',
+    so either spelling meets the other. A query's compound unknown to the index is noise, not a
+    missed term: the retriever drops it instead of counting it against the match."""
+    words: list[str] = []
+    compounds: list[str] = []
     pos = 0
     prev: str | None = None  # the previous ASCII word, when only spaces separate it from this one
     for m in _ASCII_TERM.finditer(text):
         gap = text[pos : m.start()]
-        out.extend(_cjk_tokens(gap))
-        word = m.group()
-        out.extend(t for t in _ascii_tokens(word) if t not in STOPWORDS)
-        if prev is not None and not gap.strip() and gap:
-            # "RMS Norm" also yields "rmsnorm", so it meets a query spelled "RMSNorm" (and vice versa)
-            out.append(_singular((prev + word).lower()))
-        prev = word
+        words.extend(_cjk_tokens(gap))
+        term = m.group()
+        words.extend(t for t in _ascii_tokens(term) if t not in STOPWORDS)
+        pieces = [p for p in re.split(r"[-_]", term.lower()) if p]
+        if len(pieces) > 1:
+            compounds.append(_singular("".join(pieces)))
+        if prev is not None and gap and not gap.strip():
+            pair = (prev + pieces[0]) if pieces else ""
+            if pair and prev not in STOPWORDS and pieces[0] not in STOPWORDS:
+                compounds.append(_singular(pair))
+        prev = pieces[-1] if pieces else None
         pos = m.end()
-    out.extend(_cjk_tokens(text[pos:]))
-    return out
+    words.extend(_cjk_tokens(text[pos:]))
+    return words, compounds
 
 
 def _cjk_tokens(text: str) -> list[str]:

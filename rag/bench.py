@@ -1,0 +1,135 @@
+"""`python -m rag bench`: ingest cost, search latency at bank size and on synthetic 10k/100k-chunk
+indexes, no-change re-ingest, peak RSS. Prints figures; targets are in the README."""
+
+from __future__ import annotations
+
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rag.errors import RagError
+from rag.settings import Settings
+
+
+def _ms(samples: list[float]) -> str:
+    a = np.asarray(samples) * 1000
+    return f"p50 {np.percentile(a, 50):.1f} ms  p95 {np.percentile(a, 95):.1f} ms  (n={len(a)})"
+
+
+def _time_searches(retriever, queries: list[str], n: int) -> list[float]:
+    for q in queries[:5]:
+        retriever.search(q, k=5)  # warm
+    out = []
+    for i in range(n):
+        t = time.perf_counter()
+        retriever.search(queries[i % len(queries)], k=5)
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def _synthetic(base, size: int, rng: np.random.Generator):
+    """Chunks that look like the corpus: text spliced from real chunks, vectors = a real chunk's
+    vector plus noise (so the neighbourhood structure is realistic, not uniform random)."""
+    got = base.get(include=["documents", "embeddings"])
+    docs, vecs = got["documents"], np.asarray(got["embeddings"], np.float32)
+    pick = rng.integers(0, len(docs), size=(size, 2))
+    texts = [docs[a][:120] + docs[b][-80:] for a, b in pick]
+    noisy = vecs[pick[:, 0]] + rng.normal(0, 0.35 / np.sqrt(vecs.shape[1]), (size, vecs.shape[1])).astype(np.float32)
+    noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+    metas = [
+        {
+            "kind": "doc",
+            "id": "",
+            "section": "",
+            "question": "",
+            "source": f"synthetic/{i // 50}.txt",
+            "page": 0,
+            "chunk": i % 50,
+            "file_hash": "",
+        }
+        for i in range(size)
+    ]
+    return texts, noisy, metas
+
+
+def run_bench(settings: Settings, sizes: list[int], n_queries: int) -> int:
+    from ingest.pipeline import ingest
+    from rag.embeddings import embedder_name, make_embeddings
+    from rag.evaluation import load_queries
+    from rag.retriever import Retriever
+    from rag.store import chroma_client
+
+    if settings.chroma_host:
+        raise RagError("bench builds throwaway indexes in a temp dir; unset CHROMA_HOST")
+    queries = [q.query for q in load_queries(settings.eval_file)]
+    tmp = Path(tempfile.mkdtemp(prefix="rag-bench-"))
+    try:
+        s = settings.model_copy(update={"data_dir": tmp / "bank"})
+        t = time.perf_counter()
+        emb = make_embeddings(s)
+        emb.embed_query("warm up")
+        print(f"embedder load ({embedder_name(s)}): {time.perf_counter() - t:.2f} s")
+
+        report = ingest(None, s, show_bar=False, embeddings=emb)
+        texts = Retriever(s, embeddings=emb).texts
+        t = time.perf_counter()
+        for i in range(0, len(texts), 64):
+            emb.embed_documents(texts[i : i + 64])
+        embed_only = time.perf_counter() - t
+        print(
+            f"corpus ingest: {report.seconds:.2f} s for {report.chunks_total} chunks "
+            f"({len(report.added)} files); embedding only: {embed_only:.2f} s; "
+            f"pipeline overhead {100 * (report.seconds / embed_only - 1):+.1f} % "
+            f"[in ingest: embedding {report.embed_seconds:.2f} s, Chroma upsert {report.write_seconds:.2f} s]"
+        )
+        report2 = ingest(None, s, show_bar=False, embeddings=emb)
+        print(f"no-change re-ingest: {report2.seconds:.2f} s ({len(report2.unchanged)} files unchanged)")
+
+        retriever = Retriever(s, embeddings=emb)
+        print(
+            f"search at bank size ({len(retriever.chunk_ids)} chunks): {_time_searches(retriever, queries, n_queries)}"
+        )
+
+        rng = np.random.default_rng(0)
+        base = chroma_client(s).get_collection(s.collection)
+        for size in sizes:
+            sz = settings.model_copy(update={"data_dir": tmp / f"syn{size}"})
+            client = chroma_client(sz)
+            col = client.create_collection(
+                sz.collection, configuration={"hnsw": {"space": "cosine"}}, metadata={"embedder": embedder_name(sz)}
+            )
+            t = time.perf_counter()
+            texts, vecs, metas = _synthetic(base, size, rng)
+            step = min(client.get_max_batch_size(), 5000)
+            for i in range(0, size, step):
+                col.add(
+                    ids=[f"syn-{j}" for j in range(i, min(i + step, size))],
+                    documents=texts[i : i + step],
+                    embeddings=vecs[i : i + step],
+                    metadatas=metas[i : i + step],
+                )
+            # the bank too, so queries have real targets among the noise
+            got = base.get(include=["documents", "embeddings", "metadatas"])
+            col.add(
+                ids=got["ids"], documents=got["documents"], embeddings=got["embeddings"], metadatas=got["metadatas"]
+            )
+            build = time.perf_counter() - t
+            t = time.perf_counter()
+            r = Retriever(sz, embeddings=emb)
+            load = time.perf_counter() - t
+            print(
+                f"search at {len(r.chunk_ids)} chunks: {_ms(_time_searches(r, queries, n_queries))}  "
+                f"[build {build:.1f} s, retriever load {load:.1f} s]"
+            )
+            del r, col, client
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak RSS: {peak_mb:.0f} MB")
+        print(f"torch imported: {'torch' in sys.modules}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
