@@ -55,10 +55,11 @@ def _load_pdf(path: Path) -> list[Document]:
 
 def _load_docx(path: Path) -> list[Document]:
     import docx
+    from docx.opc.exceptions import PackageNotFoundError
 
     try:
         paragraphs = [p.text for p in docx.Document(str(path)).paragraphs]
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise LoadError(f"corrupt .docx ({type(exc).__name__}: {exc})") from exc
     return [Document(page_content="\n\n".join(p for p in paragraphs if p.strip()), metadata={"page": 0})]
 

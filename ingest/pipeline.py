@@ -23,7 +23,7 @@ from rag.bank import is_bank_file, parse_bank_text
 from rag.embeddings import embedder_name, make_embeddings
 from rag.errors import RagError
 from rag.settings import Settings
-from rag.store import chroma_client, drop_collection, open_store
+from rag.store import chroma_client, drop_collection, get_all, open_store
 
 EMBED_BATCH = 64
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
@@ -111,7 +111,7 @@ def ingest(
     collection = store._collection
 
     # What the index holds now: source -> (file hash, chunk ids)
-    existing = collection.get(include=["metadatas"])
+    existing = get_all(collection, ["metadatas"])
     stored_ids: dict[str, set[str]] = defaultdict(set)
     stored_hash: dict[str, str] = {}
     for cid, meta in zip(existing["ids"], existing["metadatas"] or [], strict=True):

@@ -14,6 +14,7 @@ import numpy as np
 
 from rag.errors import RagError
 from rag.settings import Settings
+from rag.store import chroma_client, get_all
 
 
 def _ms(samples: list[float]) -> str:
@@ -35,7 +36,7 @@ def _time_searches(retriever, queries: list[str], n: int) -> list[float]:
 def _synthetic(base, size: int, rng: np.random.Generator):
     """Chunks that look like the corpus: text spliced from real chunks, vectors = a real chunk's
     vector plus noise (so the neighbourhood structure is realistic, not uniform random)."""
-    got = base.get(include=["documents", "embeddings"])
+    got = get_all(base, ["documents", "embeddings"])
     docs, vecs = got["documents"], np.asarray(got["embeddings"], np.float32)
     pick = rng.integers(0, len(docs), size=(size, 2))
     texts = [docs[a][:120] + docs[b][-80:] for a, b in pick]
@@ -62,7 +63,6 @@ def run_bench(settings: Settings, sizes: list[int], n_queries: int) -> int:
     from rag.embeddings import embedder_name, make_embeddings
     from rag.evaluation import load_queries
     from rag.retriever import Retriever
-    from rag.store import chroma_client
 
     if settings.chroma_host:
         raise RagError("bench builds throwaway indexes in a temp dir; unset CHROMA_HOST")
@@ -91,9 +91,8 @@ def run_bench(settings: Settings, sizes: list[int], n_queries: int) -> int:
         print(f"no-change re-ingest: {report2.seconds:.2f} s ({len(report2.unchanged)} files unchanged)")
 
         retriever = Retriever(s, embeddings=emb)
-        print(
-            f"search at bank size ({len(retriever.chunk_ids)} chunks): {_time_searches(retriever, queries, n_queries)}"
-        )
+        latency = _ms(_time_searches(retriever, queries, n_queries))
+        print(f"search at bank size ({len(retriever.chunk_ids)} chunks): {latency}")
 
         rng = np.random.default_rng(0)
         base = chroma_client(s).get_collection(s.collection)
@@ -114,7 +113,7 @@ def run_bench(settings: Settings, sizes: list[int], n_queries: int) -> int:
                     metadatas=metas[i : i + step],
                 )
             # the bank too, so queries have real targets among the noise
-            got = base.get(include=["documents", "embeddings", "metadatas"])
+            got = get_all(base, ["documents", "embeddings", "metadatas"])
             col.add(
                 ids=got["ids"], documents=got["documents"], embeddings=got["embeddings"], metadatas=got["metadatas"]
             )

@@ -70,10 +70,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     retriever = Retriever(settings)
     if args.command == "search":
         if args.stdin:
+            # one output line per input line, so scripts can zip them; a bad line gets an "error"
             for line in sys.stdin:
-                if line.strip():
-                    hits = retriever.search(line.strip(), args.k, section=args.section, source=args.source)
-                    _print_hits(line.strip(), hits, True)
+                query = line.rstrip("\r\n")
+                try:
+                    hits = retriever.search(query, args.k, section=args.section, source=args.source)
+                except RagError as exc:
+                    print(json.dumps({"query": query, "hits": [], "error": str(exc)}, ensure_ascii=False), flush=True)
+                    continue
+                _print_hits(query, hits, True)
             return 0
         if args.query is None:
             raise RagError("empty query: give a question, or --stdin")

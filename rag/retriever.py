@@ -19,7 +19,7 @@ from rag.bm25 import BM25Index
 from rag.embeddings import embedder_name, make_embeddings
 from rag.errors import RagError
 from rag.settings import Settings
-from rag.store import open_store
+from rag.store import get_all, open_store
 from rag.text import tokenize, tokenize_parts
 
 DENSE_WEIGHT = 0.6
@@ -68,7 +68,7 @@ class Retriever:
 
     def reload(self) -> None:
         """Rebuild the lexical side and the bank tables from the store's current contents."""
-        data = self.collection.get(include=["documents", "metadatas"])
+        data = get_all(self.collection, ["documents", "metadatas"])
         self.chunk_ids: list[str] = data["ids"]
         self.texts: list[str] = data["documents"] or []
         self.metas: list[dict[str, Any]] = data["metadatas"] or []
@@ -79,7 +79,7 @@ class Retriever:
         self.section = np.array([m["section"] for m in self.metas], dtype=object)
         self.source = np.array([m["source"] for m in self.metas], dtype=object)
         # Only the bank's vectors are needed in memory (for related()); user documents stay in Chroma.
-        bank = self.collection.get(where={"kind": {"$ne": "doc"}}, include=["embeddings"])
+        bank = get_all(self.collection, ["embeddings"], where={"kind": {"$ne": "doc"}})
         vec_of = {
             self.row[cid]: np.asarray(v, np.float32)
             for cid, v in zip(bank["ids"], bank["embeddings"] if bank["ids"] else [], strict=True)
@@ -91,13 +91,15 @@ class Retriever:
             if m["id"]:
                 by_id.setdefault(m["id"], []).append(i)
         self.bank_ids = sorted(by_id)
-        self.bank_meta = {}
+        self.bank_meta: dict[str, dict[str, Any]] = {}
+        self.display_row: dict[str, int] = {}
         q_vecs, e_vecs = [], []
         for bid in self.bank_ids:
             rows = by_id[bid]
             q_rows = [i for i in rows if self.metas[i]["kind"] == "question"] or rows
             n_rows = [i for i in rows if self.metas[i]["kind"] == "note"]
             self.bank_meta[bid] = self.metas[q_rows[0]]
+            self.display_row[bid] = min(n_rows, key=lambda i: self.metas[i]["chunk"]) if n_rows else q_rows[0]
             q = vec_of[q_rows[0]]
             e = q + (np.mean([vec_of[i] for i in n_rows], axis=0) if n_rows else q)
             q_vecs.append(q / np.linalg.norm(q))
@@ -126,7 +128,7 @@ class Retriever:
             section = self._resolve_section(section)
         if (m := ID_QUERY.match(query)) and not section and not source:
             bid = self._check_id(m.group(1).upper())
-            return [self._bank_hit(bid, 1.0, 1.0, 1.0, self.row[self._best_row(bid)])]
+            return [self._bank_hit(bid, 1.0, 1.0, 1.0)]
         if not self.chunk_ids:
             return []
 
@@ -152,7 +154,10 @@ class Retriever:
         res = self.collection.query(
             query_embeddings=[self.embeddings.embed_query(query)], n_results=n_dense, where=where, include=["distances"]
         )
-        dense = {self.row[cid]: 1.0 - d for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)}
+        dense = {
+            self.row[cid]: min(1.0, max(0.0, 1.0 - d))
+            for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)
+        }
         floor = min(dense.values()) if dense else 0.0  # an unseen chunk is at most this similar
         raw, mass = self.bm25.scores(self._query_terms(query))
         lexical = np.clip(raw / mass, 0.0, 1.0) if mass > 0 else np.zeros_like(raw)
@@ -236,9 +241,8 @@ class Retriever:
         raise RagError(f"unknown or ambiguous section {section!r}; sections: {' | '.join(names)}")
 
     def _best_row(self, bid: str) -> int:
-        rows = [i for i, m in enumerate(self.metas) if m["id"] == bid]
-        notes = [i for i in rows if self.metas[i]["kind"] == "note"]
-        return self.chunk_ids.index(self.chunk_ids[(notes or rows)[0]])
+        """The row to show for an entry: its (first) note chunk, else its question chunk."""
+        return self.display_row[bid]
 
     def _bank_hit(self, bid: str, score: float, dense: float, lexical: float, row: int | None = None) -> Hit:
         return self._hit(row if row is not None else self._best_row(bid), score, dense, lexical)

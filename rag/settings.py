@@ -17,7 +17,7 @@ def real_cores() -> int:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
 
     # Paths
     data_dir: Path = Field(Path(".rag"), validation_alias="RAG_DATA_DIR")

@@ -67,3 +67,19 @@ def drop_collection(settings: Settings, client: Any = None) -> None:
     client = client or chroma_client(settings)
     if collection_exists(client, settings.collection):
         client.delete_collection(settings.collection)
+
+
+def get_all(collection: Any, include: list[str], where: dict[str, Any] | None = None, page: int = 5000) -> dict:
+    """collection.get in pages: one get of ~100k rows exceeds SQLite's variable limit.
+
+    Returns {"ids": [...], <each included field>: [...]} in store order."""
+    out: dict[str, list] = {"ids": [], **{k: [] for k in include}}
+    offset = 0
+    while True:
+        got = collection.get(include=include, where=where, limit=page, offset=offset)
+        out["ids"] += got["ids"]
+        for k in include:
+            out[k] += list(got[k]) if got[k] is not None else []
+        if len(got["ids"]) < page:
+            return out
+        offset += page

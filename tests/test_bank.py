@@ -1,0 +1,118 @@
+"""The question bank files against the seed (kept under tests/data), and the knowledge notes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+
+from rag.bank import load_bank, parse_bank_text
+from rag.errors import RagError
+
+REPO = Path(__file__).resolve().parent.parent
+SEED = REPO / "tests" / "data" / "seed.txt"
+SECTION = re.compile(r"^[一二三四五六七八九十]+、")
+
+
+def seed_entries() -> list[tuple[str, str]]:
+    """(section heading, question) for every `- ` line under a section heading, in order."""
+    out, section = [], None
+    for line in SEED.read_text(encoding="utf-8").splitlines():
+        if SECTION.match(line):
+            section = line.strip()
+        elif line.startswith("- ") and section:
+            out.append((section, line[2:].strip()))
+    return out
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return load_bank(REPO / "corpus")
+
+
+def test_bank_matches_the_seed_verbatim(bank) -> None:
+    expected = seed_entries()
+    assert len(expected) == 173
+    assert list(bank) == [f"Q{i:03d}" for i in range(1, 174)]
+    for (section, question), entry in zip(expected, bank.values(), strict=True):
+        assert (entry.section, entry.question) == (section, question), entry.id
+
+
+def test_bank_files_one_per_section_in_seed_order(bank) -> None:
+    files = sorted((REPO / "corpus" / "question_bank").glob("*.md"))
+    assert [f.name[:3] for f in files] == [f"{i:02d}-" for i in range(1, 16)]
+    assert all(re.fullmatch(r"\d\d-[a-z0-9-]+\.md", f.name) for f in files)
+    headings = [f.read_text(encoding="utf-8").splitlines()[0] for f in files]
+    assert headings == ["# " + s for s in dict.fromkeys(sec for sec, _ in seed_entries())]
+
+
+def test_no_advertising_in_the_bank(bank) -> None:
+    text = "\n".join(f.read_text(encoding="utf-8") for f in (REPO / "corpus" / "question_bank").glob("*.md"))
+    for marker in ("微信", "CSDN", "二维码", "免费领取", "保证100%免费"):
+        assert marker not in text
+
+
+def test_every_entry_has_a_note_of_substance(bank) -> None:
+    short = [e.id for e in bank.values() if len(e.note) < 80]
+    assert not short, f"entries without a note of >= 80 characters: {short}"
+
+
+def test_cross_references_resolve(bank) -> None:
+    for e in bank.values():
+        for ref in re.findall(r"\[(Q\d{3})\]", e.note):
+            assert ref in bank, f"{e.id} references unknown {ref}"
+
+
+@pytest.mark.parametrize(
+    ("qid", "pattern"),
+    [
+        ("Q145", r"\\theta"),  # RoPE derivation
+        ("Q159", r"\\gamma|\\mu"),  # Layer Norm
+        ("Q160", r"\\mathrm\{RMS\}|\\sqrt"),  # RMS Norm
+        ("Q167", r"\\mathrm\{FFN\}|FFN\(x\)"),
+        ("Q168", r"\\Phi|\\tanh"),  # GeLU
+        ("Q169", r"\\sigma"),  # Swish
+        ("Q170", r"\\sigma|\\otimes|\\odot"),  # GLU
+        ("Q171", r"GELU|GeLU"),
+        ("Q172", r"Swish|SiLU"),
+    ],
+)
+def test_formula_entries_contain_latex(bank, qid: str, pattern: str) -> None:
+    note = bank[qid].note
+    assert "$" in note, f"{qid} has no LaTeX"
+    assert re.search(pattern, note), f"{qid} lacks {pattern}"
+
+
+def test_deep_norm_code_block_runs(bank) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", bank["Q163"].note, re.S)
+    assert blocks, "Q163 needs a ```python block"
+    pytest.importorskip("torch")
+    namespace: dict = {"__name__": "__main__"}
+    exec(compile(max(blocks, key=len), "Q163", "exec"), namespace)
+    assert any(isinstance(v, type) for k, v in namespace.items() if "norm" in k.lower() or "deep" in k.lower())
+
+
+def test_notes_render_as_markdown_with_closed_fences(bank) -> None:
+    md = MarkdownIt("commonmark")
+    for e in bank.values():
+        fence_lines = [ln for ln in e.note.splitlines() if ln.lstrip().startswith("```")]
+        assert len(fence_lines) % 2 == 0, f"{e.id}: unbalanced ``` fences"
+        tokens = md.parse(e.note)
+        assert sum(t.type == "fence" for t in tokens) == len(fence_lines) // 2, e.id
+        assert e.note.count("$$") % 2 == 0, f"{e.id}: unbalanced $$"
+        outside = re.sub(r"```.*?```", "", e.note, flags=re.S)
+        assert not re.search(r"^#{1,2} ", outside, re.M), f"{e.id}: a heading inside a note breaks the bank format"
+
+
+def test_parser_keeps_headings_inside_code_fences_as_note_text() -> None:
+    text = "# 一、S\n\n## Q001 q1\n```python\n## Q999 not an entry\n# comment\n```\n\n## Q002 q2\nnote\n"
+    entries = parse_bank_text(text, "x.md")
+    assert [e.id for e in entries] == ["Q001", "Q002"]
+    assert "## Q999 not an entry" in entries[0].note
+
+
+def test_parser_rejects_an_unclosed_fence() -> None:
+    with pytest.raises(RagError, match="unclosed"):
+        parse_bank_text("# S\n## Q001 q\n```python\nx = 1\n", "bad.md")

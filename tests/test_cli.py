@@ -1,0 +1,124 @@
+"""`python -m rag` and `python -m ingest` as a user runs them: real processes, real index."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, stdin: str | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env=os.environ.copy(),
+    )
+
+
+def test_search_json(use_bank_index) -> None:
+    p = run("-m", "rag", "search", "LoRA 权重可以合并到原模型吗", "-k", "3", "--json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["query"] == "LoRA 权重可以合并到原模型吗"
+    assert len(doc["hits"]) == 3
+    hit = doc["hits"][0]
+    assert set(hit) >= {"id", "question", "section", "source", "page", "score", "text"}
+    assert hit["id"] == "Q083" and hit["page"] is None and isinstance(hit["score"], float)
+
+
+def test_search_stdin_one_json_line_per_query_in_order(use_bank_index) -> None:
+    queries = ["GeGLU", "what is RoPE", "红烧肉怎么做", "", "Deep Norm 代码"]
+    p = run("-m", "rag", "search", "--stdin", "-k", "2", stdin="\n".join(queries) + "\n")
+    assert p.returncode == 0, p.stderr
+    lines = [json.loads(x) for x in p.stdout.splitlines()]
+    assert [d["query"] for d in lines] == queries
+    assert lines[0]["hits"][0]["id"] == "Q171"
+    assert lines[3] == {"query": "", "hits": [], "error": "empty query: type a question"}
+    assert lines[4]["hits"][0]["id"] in {"Q163", "Q162"}
+
+
+def test_human_output_and_section_filter(use_bank_index) -> None:
+    p = run("-m", "rag", "search", "公式", "--section", "激活函数")
+    assert p.returncode == 0, p.stderr
+    assert "[Q16" in p.stdout or "[Q17" in p.stdout
+    assert "十五、大模型激活函数篇" in p.stdout and "十四" not in p.stdout
+
+
+def test_related_json(use_bank_index) -> None:
+    p = run("-m", "rag", "related", "Q077", "--json")
+    assert p.returncode == 0, p.stderr
+    ids = [h["id"] for h in json.loads(p.stdout)["hits"]]
+    assert len(ids) == 5 and "Q077" not in ids
+
+
+def test_eval_prints_figures(use_bank_index) -> None:
+    p = run("-m", "rag", "eval")
+    assert p.returncode == 0, p.stderr
+    assert "R@1" in p.stdout and "R@5" in p.stdout and "MRR@10" in p.stdout
+    assert "out-of-scope judged 'nothing relevant'" in p.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("search", ""), "empty query"),
+        (("search", "x", "-k", "0"), "k must be between"),
+        (("search", "x", "-k", "many"), "k must be a whole number"),
+        (("related", "Q999"), "unknown id Q999"),
+        (("search", "x", "--section", "火星"), "unknown or ambiguous section"),
+        (("eval", "--queries", "/nonexistent.tsv"), "no eval file"),
+    ],
+)
+def test_errors_are_one_line_without_traceback(use_bank_index, args: tuple[str, ...], message: str) -> None:
+    p = run("-m", "rag", *args)
+    assert p.returncode != 0
+    assert message in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_no_index_says_run_ingest() -> None:
+    p = run("-m", "rag", "search", "LoRA")
+    assert p.returncode == 2
+    assert "run `python -m ingest`" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_default_path_never_imports_torch(use_bank_index) -> None:
+    code = (
+        "import sys\n"
+        "from rag.cli import main\n"
+        "main(['search', 'LoRA', '--json'])\n"
+        "main(['related', 'Q001', '--json'])\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "assert 'sentence_transformers' not in sys.modules\n"
+        "print('clean')\n"
+    )
+    p = run("-c", code)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip().endswith("clean")
+
+
+def test_bench_prints_figures(use_bank_index) -> None:
+    p = run("-m", "rag", "bench", "--sizes", "300", "--queries", "10", timeout=300)
+    assert p.returncode == 0, p.stderr
+    for figure in (
+        "corpus ingest:",
+        "pipeline overhead",
+        "no-change re-ingest:",
+        "search at bank size",
+        "peak RSS:",
+        "torch imported: False",
+    ):
+        assert figure in p.stdout, (figure, p.stdout)
+    synthetic = re.search(r"search at (\d+) chunks: p50 ([\d.]+) ms", p.stdout)
+    assert synthetic and int(synthetic.group(1)) > 300, p.stdout
