@@ -52,9 +52,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-k", type=_positive_k, default=5)
     r.add_argument("--json", action="store_true")
 
+    a = sub.add_parser("ask", help="answer a question with cited sources")
+    a.add_argument("question", nargs="?", help="the question (omit with --stdin)")
+    a.add_argument("--json", action="store_true")
+    a.add_argument("--stdin", action="store_true", help="one question per input line, one JSON line each")
+    a.add_argument("--llm", help="provider: extractive | openai | ollama | huggingface (default: RAG_LLM)")
+    a.add_argument("--section", help="only this section of the bank")
+
+    c = sub.add_parser("chat", help="an interactive conversation with history")
+    c.add_argument("--llm", help="provider (default: RAG_LLM)")
+
     e = sub.add_parser("eval", help="retrieval quality on an eval TSV")
     e.add_argument("--queries", type=Path, help="TSV file (default: RAG_EVAL_FILE)")
     e.add_argument("--misses", action="store_true", help="list the queries that missed the top 5")
+    e.add_argument("--no-answers", action="store_true", help="skip the answer figures")
+    e.add_argument("--llm", help="answer figures for this provider (default: extractive)")
 
     b = sub.add_parser("bench", help="speed and memory figures")
     b.add_argument("--sizes", default="10000,100000", help="synthetic index sizes, comma-separated")
@@ -87,14 +99,88 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     elif args.command == "related":
         _print_hits(args.target, retriever.related(args.target, args.k), args.json)
     elif args.command == "eval":
-        from rag.evaluation import evaluate, load_queries
+        from rag.evaluation import evaluate, evaluate_answers, load_queries
 
-        result = evaluate(retriever, load_queries(args.queries or settings.eval_file))
+        queries = load_queries(args.queries or settings.eval_file)
+        result = evaluate(retriever, queries)
         print(result.report())
         if args.misses:
             for query, gold, top in result.misses:
                 print(f"miss: {query}  gold={','.join(gold)}  top5={','.join(top)}")
+        if not args.no_answers:
+            from rag.answer import Answerer
+
+            answers = evaluate_answers(Answerer(retriever, settings, args.llm or "extractive"), queries)
+            print(answers.report())
+            if args.misses:
+                print("\n".join(answers.failures))
+    elif args.command in ("ask", "chat"):
+        from rag.answer import Answerer
+
+        answerer = Answerer(retriever, settings, args.llm)
+        if args.command == "chat":
+            return _chat(answerer)
+        if args.stdin:
+            for line in sys.stdin:
+                question = line.strip()
+                if not question:
+                    print(json.dumps({"query": "", "error": "empty question"}, ensure_ascii=False), flush=True)
+                    continue
+                print(
+                    json.dumps(answerer.answer(question, section=args.section).to_json(), ensure_ascii=False),
+                    flush=True,
+                )
+            return 0
+        if not args.question or not args.question.strip():
+            raise RagError("empty question: type a question, or --stdin")
+        if args.json:
+            print(json.dumps(answerer.answer(args.question, section=args.section).to_json(), ensure_ascii=False))
+        else:
+            _print_answer(answerer.start(args.question, section=args.section))
     return 0
+
+
+def _print_answer(stream) -> None:
+    """Stream the text as it comes, then the sources and related questions."""
+    for piece in stream:
+        print(piece, end="", flush=True)
+    result = stream.result()
+    print()
+    if result.citations and not result.refused:
+        print("\n— 引用 / sources —")
+        for c in result.citations:
+            print(f"[{c.label}] {c.question or c.source}" + (f"  ({c.section})" if c.section else ""))
+    if result.related:
+        print("\n— 相关问题 / related —")
+        for h in result.related:
+            print(f"{h.id} {h.question}")
+    print(f"\n(mode: {result.mode}{'; ' + result.error if result.error else ''})")
+
+
+def _chat(answerer) -> int:
+    from rag.answer import Turn
+
+    history: list[Turn] = []
+    print("大模型面试助手 — 输入问题开始；/new 新对话，/quit 退出。")
+    while True:
+        try:
+            question = input("\n你> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if question in ("/quit", "/exit", "/q"):
+            return 0
+        if question == "/new":
+            history.clear()
+            print("（已开始新对话）")
+            continue
+        if not question:
+            continue
+        print("助手> ", end="")
+        stream = answerer.start(question, history)
+        _print_answer(stream)
+        result = stream.result()
+        history.append(Turn(question, result.answer, result.standalone_query))
 
 
 def main(argv: list[str] | None = None) -> int:

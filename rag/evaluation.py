@@ -76,3 +76,62 @@ def evaluate(retriever: Retriever, queries: list[EvalQuery]) -> EvalResult:
     n = max(res.n_in_scope, 1)
     res.recall_at_1, res.recall_at_5, res.mrr_at_10 = r1 / n, r5 / n, rr / n
     return res
+
+
+@dataclass
+class AnswerEvalResult:
+    mode: str = "extractive"
+    n_in_scope: int = 0
+    n_out_of_scope: int = 0
+    out_of_scope_refused: int = 0
+    in_scope_refused: int = 0
+    cites_gold: int = 0  # in-scope answers citing at least one acceptable id
+    citations: int = 0  # citations written in the answers' text
+    grounded_citations: int = 0  # ... of which point to a retrieved source
+    gold_citations: int = 0  # ... of which are acceptable ids
+    removed: int = 0  # fabricated citations stripped by verification
+    failures: list[str] = field(default_factory=list)
+
+    def report(self) -> str:
+        n, m = max(self.n_in_scope, 1), max(self.citations, 1)
+        refused = f"{self.in_scope_refused}/{self.n_in_scope} ({100 * self.in_scope_refused / n:.1f} %)"
+        gold = f"{self.cites_gold}/{self.n_in_scope} ({100 * self.cites_gold / n:.1f} %)"
+        return (
+            f"answers ({self.mode}): out-of-scope refused {self.out_of_scope_refused}/{self.n_out_of_scope}  "
+            f"in-scope wrongly refused {refused}  citing a gold id {gold}\n"
+            f"citation precision {self.grounded_citations / m:.3f} ({self.grounded_citations}/{self.citations} cite "
+            f"a retrieved source; {self.removed} fabricated removed)  "
+            f"gold share of citations {self.gold_citations / m:.3f}"
+        )
+
+
+CITATION = re.compile(r"\[([^\[\]\n]{1,120})\]")
+
+
+def evaluate_answers(answerer, queries: list[EvalQuery]) -> AnswerEvalResult:
+    res = AnswerEvalResult(mode=answerer.mode)
+    for q in queries:
+        out = answerer.answer(q.query)
+        if not q.gold:
+            res.n_out_of_scope += 1
+            res.out_of_scope_refused += out.refused
+            if not out.refused:
+                res.failures.append(f"answered out-of-scope: {q.query}")
+            continue
+        res.n_in_scope += 1
+        if out.refused:
+            res.in_scope_refused += 1
+            res.failures.append(f"refused in-scope: {q.query}")
+            continue
+        labels = {c.label for c in out.citations}
+        cited = [p.strip() for m in CITATION.findall(out.answer) for p in re.split(r"[,，、]", m)]
+        cited = [c for c in cited if re.fullmatch(r"Q\d{3}", c) or c in labels]
+        res.citations += len(cited)
+        res.grounded_citations += sum(c in labels for c in cited)
+        res.gold_citations += sum(c in q.gold for c in cited)
+        res.removed += out.removed_citations
+        if any(c in q.gold for c in cited):
+            res.cites_gold += 1
+        else:
+            res.failures.append(f"no gold citation: {q.query} gold={','.join(q.gold)} cited={','.join(cited)}")
+    return res

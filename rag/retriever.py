@@ -40,9 +40,19 @@ class Hit:
     text: str  # snippet: the best matching chunk, without the repeated question line
     dense: float = 0.0
     lexical: float = 0.0
+    chunk_id: str = ""  # the chunk the snippet comes from
+
+    @property
+    def label(self) -> str:
+        """How answers cite it: 'Q077', 'paper.pdf p.3' or 'notes.md'."""
+        if self.id:
+            return self.id
+        name = self.source.rsplit("/", 1)[-1]
+        return f"{name} p.{self.page}" if self.page else name
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
+        d.pop("chunk_id")
         for key in ("score", "dense", "lexical"):
             d[key] = round(d[key], 4)
         return d
@@ -93,15 +103,19 @@ class Retriever:
         self.bank_ids = sorted(by_id)
         self.bank_meta: dict[str, dict[str, Any]] = {}
         self.display_row: dict[str, int] = {}
+        self.note_rows: dict[str, list[int]] = {}
         q_vecs, e_vecs = [], []
         for bid in self.bank_ids:
             rows = by_id[bid]
             q_rows = [i for i in rows if self.metas[i]["kind"] == "question"] or rows
             n_rows = [i for i in rows if self.metas[i]["kind"] == "note"]
             self.bank_meta[bid] = self.metas[q_rows[0]]
-            self.display_row[bid] = min(n_rows, key=lambda i: self.metas[i]["chunk"]) if n_rows else q_rows[0]
+            n_rows.sort(key=lambda i: self.metas[i]["chunk"])
+            self.note_rows[bid] = n_rows
+            self.display_row[bid] = n_rows[0] if n_rows else q_rows[0]
             q = vec_of[q_rows[0]]
-            e = q + (np.mean([vec_of[i] for i in n_rows], axis=0) if n_rows else q)
+            # the note says more about the topic than the question's wording ("…的思路是什么?")
+            e = 0.3 * q + 0.7 * (np.mean([vec_of[i] for i in n_rows], axis=0) if n_rows else q)
             q_vecs.append(q / np.linalg.norm(q))
             e_vecs.append(e / np.linalg.norm(e))
         self.bank_q = np.array(q_vecs, dtype=np.float32)
@@ -192,13 +206,16 @@ class Retriever:
             bid = self._check_id(m.group(1).upper())
             exclude = {bid}
             anchor_q = self.bank_q[self.bank_ids.index(bid)]
-            sims = self.bank_e @ self.bank_e[self.bank_ids.index(bid)]
+            j = self.bank_ids.index(bid)
+            # question wording and note content both count: notes alone let formula-heavy notes
+            # cluster together (LoRA next to Swish), questions alone over-weight "…的思路是什么"
+            sims = 0.5 * (self.bank_q @ self.bank_q[j]) + 0.5 * (self.bank_e @ self.bank_e[j])
         else:
             top = self.search(target, k=1, bank_only=True)
             exclude = {top[0].id} if top and top[0].id else set()
             qv = np.asarray(self.embeddings.embed_query(target.strip()), dtype=np.float32)
             anchor_q = self.bank_q[self.bank_ids.index(top[0].id)] if exclude else qv
-            sims = self.bank_e @ qv
+            sims = 0.5 * (self.bank_q @ qv) + 0.5 * (self.bank_e @ qv)
         chosen: list[int] = []
         for j in np.argsort(-sims):
             bid = self.bank_ids[j]
@@ -262,4 +279,18 @@ class Retriever:
             text=_snippet(self.texts[row], m),
             dense=float(dense),
             lexical=float(lexical),
+            chunk_id=self.chunk_ids[row],
         )
+
+    def full_text(self, hit: Hit) -> str:
+        """The whole note of a bank hit (its note chunks joined), or the whole chunk of a document hit."""
+        if hit.id and self.note_rows.get(hit.id):
+            parts = [self.texts[i] for i in self.note_rows[hit.id]]
+            q = self.bank_meta[hit.id]["question"]
+            pieces = [p[len(q) :].strip() if p.startswith(q) else p for p in parts]
+            note = pieces[0]
+            for piece in pieces[1:]:  # sub-chunks of a long note overlap: join without repeating
+                k = next((n for n in range(min(len(note), len(piece)), 0, -1) if note.endswith(piece[:n])), 0)
+                note += piece[k:] if k >= 8 else "\n" + piece
+            return note
+        return self.texts[self.row[hit.chunk_id]]

@@ -16,6 +16,7 @@ STOPWORDS = frozenset(
     中 上 里 时 时候 a an the of to in on for and or is are was were be been do does did what why how which who
     when where can could should would will with without about vs versus between difference differences i you we it
     this that these those me my your please tell explain 做 比 起来 怎么办 咋办 咋选 有没有 有何 是啥
+    老是 总是 一直 好像 感觉 以后 之后 完 回事 咋回事 搞 怎么搞 怎么破 到底 真的 只是 太 啥意思 意思 讲讲 通俗
     """.split()
 )
 
@@ -46,7 +47,7 @@ def _ascii_tokens(term: str) -> list[str]:
     """'P-tuning' -> ['p-tuning', 'p', 'tuning']; 'LLMs' -> ['llm'] (so queries match either spelling)."""
     term = term.lower().rstrip(".-_")
     parts = [p for p in re.split(r"[-_]", term) if p] if ("-" in term or "_" in term) else []
-    return [_singular(t) for t in ([term, *parts] if parts else [term])]
+    return [_singular(t) for t in ([term, *parts] if parts else [term]) if t not in STOPWORDS]
 
 
 def _singular(word: str) -> str:

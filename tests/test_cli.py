@@ -99,6 +99,7 @@ def test_default_path_never_imports_torch(use_bank_index) -> None:
         "from rag.cli import main\n"
         "main(['search', 'LoRA', '--json'])\n"
         "main(['related', 'Q001', '--json'])\n"
+        "main(['ask', 'LoRA 的思路', '--json'])\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
         "assert 'sentence_transformers' not in sys.modules\n"
         "print('clean')\n"
