@@ -284,13 +284,20 @@ class Retriever:
 
     def full_text(self, hit: Hit) -> str:
         """The whole note of a bank hit (its note chunks joined), or the whole chunk of a document hit."""
-        if hit.id and self.note_rows.get(hit.id):
-            parts = [self.texts[i] for i in self.note_rows[hit.id]]
-            q = self.bank_meta[hit.id]["question"]
+        if hit.id:
+            return self.note(hit.id)
+        return self.texts[self.row[hit.chunk_id]]
+
+    def note(self, bid: str) -> str:
+        """An entry's note as stored in the index ("" when it has none)."""
+        bid = self._check_id(bid)
+        if self.note_rows.get(bid):
+            parts = [self.texts[i] for i in self.note_rows[bid]]
+            q = self.bank_meta[bid]["question"]
             pieces = [p[len(q) :].strip() if p.startswith(q) else p for p in parts]
             note = pieces[0]
             for piece in pieces[1:]:  # sub-chunks of a long note overlap: join without repeating
                 k = next((n for n in range(min(len(note), len(piece)), 0, -1) if note.endswith(piece[:n])), 0)
                 note += piece[k:] if k >= 8 else "\n" + piece
             return note
-        return self.texts[self.row[hit.chunk_id]]
+        return ""

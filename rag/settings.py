@@ -41,7 +41,10 @@ class Settings(BaseSettings):
     # Retrieval: a top fused score below this means "nothing relevant" (calibrated on the eval set)
     min_score: float | None = Field(None, validation_alias="RAG_MIN_SCORE")
 
-    # Answering (issue 4)
+    # The app: largest accepted upload
+    max_upload_mb: int = Field(20, validation_alias="RAG_MAX_UPLOAD_MB")
+
+    # Answering
     llm: str = Field("extractive", validation_alias="RAG_LLM")
     llm_model: str = Field("gpt-4o-mini", validation_alias="RAG_LLM_MODEL")
     llm_base_url: str | None = Field(None, validation_alias="RAG_LLM_BASE_URL")

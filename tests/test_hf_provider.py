@@ -11,10 +11,13 @@ from rag.settings import get_settings
 
 
 def tiny_model(path: Path) -> Path:
+    import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-    words = ["<unk>", "<s>", "</s>", "LoRA", "RoPE", "[Q083]", "的", "是", "。", "合并", "权重", "模型"]
+    torch.manual_seed(0)
+    # no citation-shaped token in the vocabulary: whatever it generates cites nothing
+    words = ["<unk>", "<s>", "</s>", "LoRA", "RoPE", "的", "是", "。", "合并", "权重", "模型"]
     tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     fast = PreTrainedTokenizerFast(

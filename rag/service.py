@@ -1,0 +1,167 @@
+"""What the app needs beyond search and answers: first-start indexing, status, the user's uploaded
+sources (safe names, size limit, delete), conversation export. No Streamlit here."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.loaders import SUFFIXES
+from ingest.pipeline import IngestReport, Progress, display_source, ingest
+from rag.answer import AnswerResult
+from rag.bank import Entry, load_bank
+from rag.embeddings import embedder_name, make_embeddings
+from rag.errors import RagError
+from rag.retriever import Retriever
+from rag.settings import Settings
+from rag.store import chroma_client, collection_exists
+
+_UNSAFE = re.compile(r"[^\w.\-]+", re.UNICODE)  # keeps CJK letters, digits, _ . -
+
+
+@dataclass
+class SourceInfo:
+    source: str
+    chunks: int
+    kind: str  # "bank" | "corpus" | "upload" | "other"
+    deletable: bool
+
+
+def safe_upload_name(name: str) -> str:
+    """'../../etc/passwd' -> 'passwd'; '我的 笔记(1).PDF' -> '我的_笔记_1_.pdf'."""
+    base = Path(name.replace("\\", "/")).name.strip().lstrip(".")
+    stem, suffix = Path(base).stem, Path(base).suffix.lower()
+    stem = _UNSAFE.sub("_", stem).strip("_.")[:80] or "upload"
+    return stem + suffix
+
+
+class Assistant:
+    """One per process (the app caches it): the embedder, the store and the retriever, loaded once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.embeddings = make_embeddings(settings)
+        self.lock = threading.Lock()  # ingestion and deletion rewrite shared state
+        self.retriever: Retriever | None = None
+        self._bank: dict[str, Entry] | None = None
+
+    # ----- index lifecycle -----
+    def has_index(self) -> bool:
+        client = chroma_client(self.settings)
+        if not collection_exists(client, self.settings.collection):
+            return False
+        return client.get_collection(self.settings.collection).count() > 0
+
+    def ensure_index(self, progress: Progress | None = None) -> IngestReport | None:
+        """Build the index from the corpus if there is none; then load the retriever."""
+        report = None
+        with self.lock:
+            if not self.has_index():
+                report = ingest(None, self.settings, progress=progress, show_bar=False, embeddings=self.embeddings)
+            if self.retriever is None:
+                self.retriever = Retriever(self.settings, embeddings=self.embeddings)
+        return report
+
+    def ingest_paths(self, paths: list[Path] | None, progress: Progress | None = None) -> IngestReport:
+        with self.lock:
+            report = ingest(paths, self.settings, progress=progress, show_bar=False, embeddings=self.embeddings)
+            self._reload()
+        return report
+
+    def _reload(self) -> None:
+        if self.retriever is None:
+            self.retriever = Retriever(self.settings, embeddings=self.embeddings)
+        else:
+            self.retriever.reload()
+
+    @property
+    def ready_retriever(self) -> Retriever:
+        if self.retriever is None:
+            raise RagError("the index is not loaded yet")
+        return self.retriever
+
+    # ----- bank -----
+    @property
+    def bank(self) -> dict[str, Entry]:
+        if self._bank is None:
+            self._bank = load_bank(self.settings.corpus_dir)
+        return self._bank
+
+    # ----- user sources -----
+    def save_upload(self, name: str, data: bytes) -> Path:
+        """Store an uploaded file under the data dir; never outside it, never over another file."""
+        limit = self.settings.max_upload_mb
+        if len(data) > limit * 1024 * 1024:
+            raise RagError(f"{name}: {len(data) / 1024 / 1024:.1f} MB is over the {limit} MB limit (RAG_MAX_UPLOAD_MB)")
+        safe = safe_upload_name(name)
+        if Path(safe).suffix not in SUFFIXES:
+            raise RagError(f"{name}: unsupported file type; upload one of {', '.join(SUFFIXES)}")
+        folder = self.settings.uploads_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / safe
+        n = 2
+        while target.exists() and hashlib.sha256(target.read_bytes()).digest() != hashlib.sha256(data).digest():
+            target = folder / f"{Path(safe).stem}-{n}{Path(safe).suffix}"  # a different file with that name
+            n += 1
+        target.write_bytes(data)
+        return target
+
+    def sources(self) -> list[SourceInfo]:
+        counts = Counter(m["source"] for m in self.ready_retriever.metas)
+        uploads = display_source(self.settings.uploads_dir)
+        corpus = display_source(self.settings.corpus_dir)
+        out = []
+        for source, n in sorted(counts.items()):
+            if "/question_bank/" in f"/{source}":
+                kind = "bank"
+            elif source.startswith(uploads + "/"):
+                kind = "upload"
+            elif source.startswith(corpus + "/"):
+                kind = "corpus"
+            else:
+                kind = "other"
+            out.append(SourceInfo(source, n, kind, deletable=kind in ("upload", "other")))
+        return out
+
+    def delete_source(self, source: str) -> int:
+        """Remove a source's chunks (and the stored upload). Returns the number of chunks removed."""
+        with self.lock:
+            info = {s.source: s for s in self.sources()}.get(source)
+            if info is None:
+                raise RagError(f"no source {source!r} in the index")
+            if not info.deletable:
+                raise RagError(f"{source} is part of corpus/: remove the file there and re-ingest instead")
+            collection = self.ready_retriever.collection
+            collection.delete(where={"source": source})
+            path = Path(source)
+            if info.kind == "upload" and path.resolve().is_relative_to(self.settings.uploads_dir.resolve()):
+                path.unlink(missing_ok=True)
+            self._reload()
+        return info.chunks
+
+    # ----- status -----
+    def status(self, llm_label: str) -> str:
+        r = self.ready_retriever
+        return (
+            f"嵌入模型 {embedder_name(self.settings)} · 存储 {self.settings.store_label} · 大模型 {llm_label} · "
+            f"{len(r.bank_ids)} 道题 · {len(r.chunk_ids)} 个分块"
+        )
+
+
+def export_markdown(turns: list[AnswerResult]) -> str:
+    """The conversation as Markdown, each answer followed by its citations."""
+    lines = ["# 大模型面试助手 · 对话记录", ""]
+    for t in turns:
+        lines += [f"## 问：{t.query}", "", t.answer, ""]
+        if t.citations:
+            lines.append("**引用**")
+            lines.append("")
+            for c in t.citations:
+                where = f"{c.source}" + (f" p.{c.page}" if c.page else "")
+                lines.append(f"- [{c.label}] {c.question or ''} — {where}".replace("  — ", " — "))
+            lines.append("")
+    return "\n".join(lines)
