@@ -104,17 +104,27 @@ def run_bench(settings: Settings, sizes: list[int], n_queries: int) -> int:
         emb.embed_documents([f"预热文本 warm-up text {i}" * (i % 7 + 1) for i in range(64)])
         print(f"embedder load ({embedder_name(s)}): {time.perf_counter() - t:.2f} s")
 
-        report = ingest(None, s, show_bar=False, embeddings=emb)
-        texts = Retriever(s, embeddings=emb).texts
-        t = time.perf_counter()
-        for i in range(0, len(texts), 64):
-            emb.embed_documents(texts[i : i + 64])
-        embed_only = time.perf_counter() - t
+        # Embedding speed on 2 shared cores drifts by +-20 % between runs, so ingest and embedding-only
+        # are interleaved, twice each, and the best of each is compared.
+        texts: list[str] = []
+        ingests, embeds = [], []
+        for _ in range(2):
+            report = ingest(None, s, rebuild=True, show_bar=False, embeddings=emb)
+            ingests.append(report)
+            texts = texts or Retriever(s, embeddings=emb).texts
+            t = time.perf_counter()
+            for i in range(0, len(texts), 64):
+                emb.embed_documents(texts[i : i + 64])
+            embeds.append(time.perf_counter() - t)
+        report = min(ingests, key=lambda r: r.seconds)
+        embed_only = min(embeds)
         print(
             f"corpus ingest: {report.seconds:.2f} s for {report.chunks_total} chunks "
             f"({len(report.added)} files); embedding only: {embed_only:.2f} s; "
             f"pipeline overhead {100 * (report.seconds / embed_only - 1):+.1f} % "
-            f"[in ingest: embedding {report.embed_seconds:.2f} s, Chroma upsert {report.write_seconds:.2f} s]"
+            f"[in ingest: embedding {report.embed_seconds:.2f} s, Chroma upsert {report.write_seconds:.2f} s; "
+            f"best of 2: ingest {', '.join(f'{r.seconds:.2f}' for r in ingests)} s, "
+            f"embedding {', '.join(f'{x:.2f}' for x in embeds)} s]"
         )
         report2 = ingest(None, s, show_bar=False, embeddings=emb)
         print(f"no-change re-ingest: {report2.seconds:.2f} s ({len(report2.unchanged)} files unchanged)")

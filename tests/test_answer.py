@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from rag.errors import RagError
 from rag.evaluation import evaluate_answers, load_queries
 from rag.settings import get_settings
 from tests.fake_openai import FakeOpenAI
+from tests.servers import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "sk-test-SECRET-4242-do-not-print"
@@ -142,9 +142,7 @@ def test_llm_failures_fall_back_to_the_extractive_answer(
 
 
 def test_unreachable_endpoint_falls_back(retriever, monkeypatch) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     monkeypatch.setenv("RAG_LLM", "openai")
     monkeypatch.setenv("RAG_LLM_BASE_URL", f"http://127.0.0.1:{port}/v1")
     monkeypatch.setenv("RAG_LLM_API_KEY", SECRET)
