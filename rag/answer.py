@@ -35,7 +35,7 @@ _BRACKET = re.compile(r"\[([^\[\]\n]{1,120})\]")
 _QID = re.compile(r"^Q\d{3}$")
 _NOTE_REF = re.compile(r"\[(Q\d{3})\]")
 _DOC_LIKE = re.compile(r"\.(pdf|md|txt|docx|html?)\b|\bp\.\s*\d+", re.I)
-# A follow-up leans on the previous turn: pronouns, "what about", or (almost) no content words.
+# A follow-up leans on the previous turn: pronouns, "what about", "…呢？", or no content words at all.
 _ANAPHORA = re.compile(
     r"它|它们|其|这个|那个|这种|那种|这些|那些|该方法|上面|前面|刚才|那么|那它|还有呢|呢[？?]?\s*$"
     r"|\b(it|its|they|them|this|that|these|those)\b|what about|how about|^and\b",
@@ -326,7 +326,8 @@ def history_messages(history: list[Turn]) -> list[BaseMessage]:
 
 
 def is_followup(question: str) -> bool:
-    return bool(_ANAPHORA.search(question)) or len(tokenize(question)) <= 1
+    # "缺点呢？", "它怎么训练", "what about inference?"; a bare topic ("GeGLU") is a new question
+    return bool(_ANAPHORA.search(question)) or not tokenize(question)
 
 
 class Answerer:
