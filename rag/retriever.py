@@ -205,8 +205,8 @@ class Retriever:
         if m := ID_QUERY.match(target):
             bid = self._check_id(m.group(1).upper())
             exclude = {bid}
-            anchor_q = self.bank_q[self.bank_ids.index(bid)]
             j = self.bank_ids.index(bid)
+            anchor_q = self.bank_q[j]
             # question wording and note content both count: notes alone let formula-heavy notes
             # cluster together (LoRA next to Swish), questions alone over-weight "…的思路是什么"
             sims = 0.5 * (self.bank_q @ self.bank_q[j]) + 0.5 * (self.bank_e @ self.bank_e[j])
@@ -261,8 +261,8 @@ class Retriever:
         """The row to show for an entry: its (first) note chunk, else its question chunk."""
         return self.display_row[bid]
 
-    def _bank_hit(self, bid: str, score: float, dense: float, lexical: float, row: int | None = None) -> Hit:
-        return self._hit(row if row is not None else self._best_row(bid), score, dense, lexical)
+    def _bank_hit(self, bid: str, score: float, dense: float, lexical: float) -> Hit:
+        return self._hit(self._best_row(bid), score, dense, lexical)
 
     def _hit(self, row: int, score: float, dense: float, lexical: float) -> Hit:
         m = self.metas[row]
