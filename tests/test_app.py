@@ -64,8 +64,8 @@ def test_follow_up_uses_history_and_new_chat_clears(use_bank_index) -> None:
     turns = at.session_state["turns"]
     assert len(turns) == 2 and "QLoRA" in turns[1].standalone_query
     assert {c.id for c in turns[1].citations} & {"Q080", "Q081"}
-    export = next(d for d in at.get("download_button"))
-    assert export is not None
+    export = at.get("download_button")[0]
+    assert not export.proto.disabled, "导出 is enabled once the chat has a turn"
     next(b for b in at.button if b.label == "新对话").click().run()
     assert at.session_state["turns"] == []
 

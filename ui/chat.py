@@ -76,8 +76,8 @@ def main() -> None:
         else:
             st.write_stream(stream)
         result = stream.result()
-        extras(assistant, result, len(turns))
     record(result)
+    st.rerun()  # redraw from state: the sidebar's export and the answer's buttons now include this turn
 
 
 main()
