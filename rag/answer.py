@@ -25,9 +25,10 @@ from rag.text import tokenize
 
 MAX_HISTORY_TURNS = 6  # older turns are dropped from the prompt and from condensing
 HISTORY_ANSWER_CHARS = 600  # a past answer is cut to this in the prompt
-CONTEXT_K = 5
+CONTEXT_K = 5  # sources given to the model (the app's top-k slider overrides it)
+RELEVANCE_POOL = 10  # hits the "nothing relevant" decision looks at, whatever k is
 ALSO_MARGIN = 0.12  # extractive mode also cites hits this close to the top score
-NEAREST_MARGIN = 0.12  # a refusal offers nearest questions scoring within this of the threshold
+NOISE_SCORE = 0.28  # a hit's fused score under this is noise: not context, not offered as "nearest"
 EXCERPT_CHARS = 700
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -192,7 +193,9 @@ def excerpt(note: str, limit: int = EXCERPT_CHARS) -> str:
 class AnswerStream:
     """One answer in progress; iterate it for text, then call result()."""
 
-    def __init__(self, answerer: Answerer, query: str, standalone: str, hits: list[Hit], history: list[Turn]) -> None:
+    def __init__(
+        self, answerer: Answerer, query: str, standalone: str, hits: list[Hit], history: list[Turn], k: int = CONTEXT_K
+    ) -> None:
         self.answerer = answerer
         self.query = query
         self.standalone = standalone
@@ -201,12 +204,11 @@ class AnswerStream:
         self.history = history
         retriever = answerer.retriever
         self.refused = not retriever.is_relevant(hits)
-        floor = retriever.min_score
         if self.refused:
             self.context: list[Hit] = []
-            self.nearest = [h for h in hits if h.id and h.score >= floor - NEAREST_MARGIN][:3]
+            self.nearest = [h for h in hits if h.id and h.score >= NOISE_SCORE][:3]
         else:
-            self.context = [h for h in hits if h.score >= floor - NEAREST_MARGIN][:CONTEXT_K] or hits[:1]
+            self.context = [h for h in hits if h.score >= NOISE_SCORE][:k] or hits[:1]
             self.nearest = []
         if answerer.chain is None and self.context:  # extractive: cite exactly what the text shows
             top = self.context[0]
@@ -368,8 +370,8 @@ class Answerer:
     ) -> AnswerStream:
         history = history or []
         standalone = self.condense(question.strip(), history)
-        hits = self.retriever.search(standalone, k=max(k, CONTEXT_K), section=section)
-        return AnswerStream(self, question.strip(), standalone, hits, history)
+        hits = self.retriever.search(standalone, k=max(k, RELEVANCE_POOL), section=section)
+        return AnswerStream(self, question.strip(), standalone, hits, history, k)
 
     def answer(self, question: str, history: list[Turn] | None = None, **kw: Any) -> AnswerResult:
         return self.start(question, history, **kw).result()

@@ -95,7 +95,11 @@ class AnswerEvalResult:
     def report(self) -> str:
         n, m = max(self.n_in_scope, 1), max(self.citations, 1)
         refused = f"{self.in_scope_refused}/{self.n_in_scope} ({100 * self.in_scope_refused / n:.1f} %)"
-        gold = f"{self.cites_gold}/{self.n_in_scope} ({100 * self.cites_gold / n:.1f} %)"
+        answered = max(self.n_in_scope - self.in_scope_refused, 1)
+        gold = (
+            f"{self.cites_gold}/{self.n_in_scope} ({100 * self.cites_gold / n:.1f} %; "
+            f"{100 * self.cites_gold / answered:.1f} % of those answered)"
+        )
         return (
             f"answers ({self.mode}): out-of-scope refused {self.out_of_scope_refused}/{self.n_out_of_scope}  "
             f"in-scope wrongly refused {refused}  citing a gold id {gold}\n"
