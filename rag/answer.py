@@ -200,7 +200,6 @@ class AnswerStream:
         self.query = query
         self.standalone = standalone
         self.lang = language(query)
-        self.hits = hits
         self.history = history
         retriever = answerer.retriever
         self.refused = not retriever.is_relevant(hits)

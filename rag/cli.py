@@ -28,7 +28,7 @@ def _print_hits(query: str, hits: list[Hit], as_json: bool, relevant: bool | Non
         print("(no results)")
 
 
-def _positive_k(value: str) -> int:
+def _whole_number(value: str) -> int:
     try:
         return int(value)
     except ValueError:
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("search", help="hybrid search")
     s.add_argument("query", nargs="?", help="the question (omit with --stdin)")
-    s.add_argument("-k", type=_positive_k, default=5)
+    s.add_argument("-k", type=_whole_number, default=5)
     s.add_argument("--section", help="a section heading or a unique part of it, e.g. PEFT")
     s.add_argument("--source", help="only chunks of this source file")
     s.add_argument("--json", action="store_true", help="one JSON object per query")
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("related", help="bank entries related to an id or text")
     r.add_argument("target", help="Q077 or free text")
-    r.add_argument("-k", type=_positive_k, default=5)
+    r.add_argument("-k", type=_whole_number, default=5)
     r.add_argument("--json", action="store_true")
 
     a = sub.add_parser("ask", help="answer a question with cited sources")

@@ -13,7 +13,7 @@ from pathlib import Path
 from ingest.loaders import SUFFIXES
 from ingest.pipeline import IngestReport, Progress, display_source, ingest
 from rag.answer import AnswerResult
-from rag.bank import Entry, load_bank
+from rag.bank import is_bank_file
 from rag.embeddings import embedder_name, make_embeddings
 from rag.errors import RagError
 from rag.retriever import Retriever
@@ -47,7 +47,6 @@ class Assistant:
         self.embeddings = make_embeddings(settings)
         self.lock = threading.Lock()  # ingestion and deletion rewrite shared state
         self.retriever: Retriever | None = None
-        self._bank: dict[str, Entry] | None = None
 
     # ----- index lifecycle -----
     def has_index(self) -> bool:
@@ -84,13 +83,6 @@ class Assistant:
             raise RagError("the index is not loaded yet")
         return self.retriever
 
-    # ----- bank -----
-    @property
-    def bank(self) -> dict[str, Entry]:
-        if self._bank is None:
-            self._bank = load_bank(self.settings.corpus_dir)
-        return self._bank
-
     # ----- user sources -----
     def save_upload(self, name: str, data: bytes) -> Path:
         """Store an uploaded file under the data dir; never outside it, never over another file."""
@@ -116,7 +108,7 @@ class Assistant:
         corpus = display_source(self.settings.corpus_dir)
         out = []
         for source, n in sorted(counts.items()):
-            if "/question_bank/" in f"/{source}":
+            if is_bank_file(Path(source)):
                 kind = "bank"
             elif source.startswith(uploads + "/"):
                 kind = "upload"

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from ingest.loaders import SUFFIXES
+from ingest.pipeline import IngestReport
 from rag.errors import RagError
 from ui.common import get_assistant
 
 assistant = get_assistant()
+
+
+def ingest_with_status(paths: list[Path] | None, label: str) -> IngestReport:
+    with st.status(label, expanded=True) as status:
+        bar = st.progress(0.0)
+        report = assistant.ingest_paths(paths, progress=lambda d, t: bar.progress(d / max(t, 1)))
+        status.update(label=report.summary(), state="error" if report.failed else "complete")
+    return report
+
+
 st.title("知识库")
 st.markdown(
     f"上传你自己的资料（{'、'.join(s.lstrip('.') for s in SUFFIXES)}，单个文件不超过 "
@@ -24,15 +37,10 @@ if st.button("导入", disabled=not files, type="primary"):
         except RagError as exc:
             problems.append(str(exc))
     if saved:
-        with st.status(f"正在导入 {len(saved)} 个文件…", expanded=True) as status:
-            bar = st.progress(0.0)
-            report = assistant.ingest_paths(saved, progress=lambda d, t: bar.progress(d / max(t, 1)))
-            status.update(label=report.summary(), state="error" if report.failed else "complete")
+        report = ingest_with_status(saved, f"正在导入 {len(saved)} 个文件…")
         for source, reason in report.failed:
             problems.append(f"{source.rsplit('/', 1)[-1]}: {reason}")
-            failed_path = next((p for p in saved if source.endswith(p.name)), None)
-            if failed_path is not None:
-                failed_path.unlink(missing_ok=True)  # keep no file the index does not hold
+            Path(source).resolve().unlink(missing_ok=True)  # keep no upload the index does not hold
         if report.added or report.updated:
             st.success(f"已导入：{', '.join(s.rsplit('/', 1)[-1] for s in report.added + report.updated)}")
     for p in problems:
@@ -51,9 +59,6 @@ for info in assistant.sources():
 
 st.divider()
 if st.button("重新导入 corpus/"):
-    with st.status("正在重新导入 corpus/…") as status:
-        bar = st.progress(0.0)
-        report = assistant.ingest_paths(None, progress=lambda d, t: bar.progress(d / max(t, 1)))
-        status.update(label=report.summary(), state="error" if report.failed else "complete")
+    report = ingest_with_status(None, "正在重新导入 corpus/…")
     for source, reason in report.failed:
         st.error(f"{source}: {reason}")
