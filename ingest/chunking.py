@@ -4,6 +4,8 @@ Bank entry Qnnn (one file holds many):
     kind=question  "question text"                      -> precise target for short queries
     kind=note      "question text\\nnote…" (one, or several sub-chunks of a long note, each
                    starting with the question so every piece still says what it answers)
+    kind=alias     "another way users ask it"           -> one chunk per paraphrase (the `问法：` line),
+                   so a colloquial or English query meets a phrasing close to its own
 Other documents: Chinese-aware recursive splitting with overlap, kind=doc.
 """
 
@@ -58,6 +60,7 @@ def chunk_bank(entries: list[Entry], source: str, file_hash: str) -> list[Chunk]
         if e.note:
             pieces = [e.note] if len(e.note) <= NOTE_CHUNK_CHARS else note_splitter.split_text(e.note)
             texts += [("note", f"{e.question}\n{p}") for p in pieces]
+        texts += [("alias", a) for a in e.aliases if a != e.question]
         for kind, text in texts:
             out.append(Chunk(chunk_id(source, kind, text), text, _meta(kind, source, file_hash, len(out), **common)))
     return out

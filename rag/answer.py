@@ -43,6 +43,28 @@ _ANAPHORA = re.compile(
     re.I,
 )
 
+# Whole-message small talk; anything longer ("你好，LoRA 是什么") is a question and is searched.
+_SMALLTALK = {
+    "greet": re.compile(
+        r"(你好|您好|hi|hello|hey|嗨|哈喽|哈啰|在吗|在不在|早上好|下午好|晚上好|你是谁|你是谁开发的|你是谁做的"
+        r"|你能做什么|你会什么|怎么用|帮助|help|who are you|what can you do|what are you)(呀|啊|呢)?",
+        re.I,
+    ),
+    "thanks": re.compile(
+        r"(ok|好的|好)?\s*(谢谢|多谢|谢了|感谢|thanks|thank you|thx|ty)(你|啦|了)?"
+        r"(,?\s*(that'?s all( for today)?|没了|没有了))?",
+        re.I,
+    ),
+    "bye": re.compile(r"(再见|拜拜|bye|goodbye|see you|回头见)", re.I),
+}
+_TRIM = re.compile(r"^[\s\W_]+|[\s\W_]+$")
+
+
+def smalltalk(text: str) -> str | None:
+    """'你好！' -> 'greet', 'thanks, that's all for today' -> 'thanks', a real question -> None."""
+    core = _TRIM.sub("", text.strip())
+    return next((kind for kind, pattern in _SMALLTALK.items() if pattern.fullmatch(core)), None)
+
 
 def plain_refs(text: str) -> str:
     """A note's own cross-references ("相关：[Q078]") become plain ids: they are content, not citations
@@ -202,10 +224,11 @@ class AnswerStream:
         self.lang = language(query)
         self.history = history
         retriever = answerer.retriever
-        self.refused = not retriever.is_relevant(hits)
+        self.smalltalk = smalltalk(query)
+        self.refused = self.smalltalk is not None or not retriever.is_relevant(hits)
         if self.refused:
             self.context: list[Hit] = []
-            self.nearest = [h for h in hits if h.id and h.score >= NOISE_SCORE][:3]
+            self.nearest = [] if self.smalltalk else [h for h in hits if h.id and h.score >= NOISE_SCORE][:3]
         else:
             self.context = [h for h in hits if h.score >= NOISE_SCORE][:k] or hits[:1]
             self.nearest = []
@@ -287,6 +310,8 @@ class AnswerStream:
         return f"\n\n{prompts.SOURCES_LINE[self.lang]}{labels}"
 
     def _refusal(self) -> str:
+        if self.smalltalk:
+            return prompts.SMALLTALK[self.smalltalk][self.lang]
         text = prompts.REFUSAL[self.lang]
         if self.nearest:
             lines = "\n".join(f"- {h.id} {h.question}" for h in self.nearest)
@@ -368,6 +393,8 @@ class Answerer:
         self, question: str, history: list[Turn] | None = None, *, k: int = CONTEXT_K, section: str | None = None
     ) -> AnswerStream:
         history = history or []
+        if smalltalk(question):  # nothing to search for, and not a follow-up to rewrite
+            return AnswerStream(self, question.strip(), question.strip(), [], history, k)
         standalone = self.condense(question.strip(), history)
         hits = self.retriever.search(standalone, k=max(k, RELEVANCE_POOL), section=section)
         return AnswerStream(self, question.strip(), standalone, hits, history, k)

@@ -4,6 +4,11 @@ File shape (shared with the knowledge notes):
     # 一、大模型基础面试题
     ## Q001 <question verbatim from the seed>
     <note in Markdown, may contain ``` fences>
+    问法：<another way users ask this> | <another> | …
+
+The `问法：` line (outside fences) lists paraphrases: colloquial, English, mixed, symptom-style
+phrasings of the question. They are indexed as extra search targets for the entry and are not part
+of the note shown to users.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ ENTRY_RE = re.compile(r"^## (Q\d{3}) (.+?)\s*$")
 SECTION_RE = re.compile(r"^# (\S.*?)\s*$")
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
 ID_RE = re.compile(r"^Q\d{3}$")
+ALIASES_RE = re.compile(r"^问法[:：]\s*(.*?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,7 @@ class Entry:
     question: str
     note: str  # Markdown, "" until written
     source: str  # file path as given
+    aliases: tuple[str, ...] = ()  # other ways users ask it (the `问法：` line)
 
 
 def is_bank_file(path: Path) -> bool:
@@ -40,20 +47,24 @@ def parse_bank_text(text: str, source: str) -> list[Entry]:
     entries: list[Entry] = []
     current: tuple[str, str] | None = None
     body: list[str] = []
+    aliases: list[str] = []
     in_fence = False
 
     def flush() -> None:
         if current is not None:
-            entries.append(Entry(current[0], section, current[1], "\n".join(body).strip(), source))
+            note = "\n".join(body).strip()
+            entries.append(Entry(current[0], section, current[1], note, source, tuple(dict.fromkeys(aliases))))
 
     for line in text.splitlines():
         if FENCE_RE.match(line):
             in_fence = not in_fence
         if not in_fence and (m := ENTRY_RE.match(line)):
             flush()
-            current, body = (m.group(1), m.group(2)), []
+            current, body, aliases = (m.group(1), m.group(2)), [], []
         elif not in_fence and current is None and (m := SECTION_RE.match(line)):
             section = m.group(1)
+        elif not in_fence and current is not None and (m := ALIASES_RE.match(line)):
+            aliases += [a.strip() for a in m.group(1).split("|") if a.strip()]
         elif current is not None:
             body.append(line)
     flush()

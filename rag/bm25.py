@@ -30,6 +30,7 @@ class BM25Index:
         self.n_docs = n
         tf = sparse.csr_matrix((np.asarray(tfs, np.float32), (rows, cols)), shape=(n, len(self.vocab)))
         df = np.bincount(np.asarray(cols, dtype=np.int64), minlength=len(self.vocab))
+        self.df = df  # documents per term, by column
         # Lucene idf: always positive, so a term in most documents still counts a little.
         self.idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
         self.unknown_idf = float(np.log1p((n + 0.5) / 0.5))
@@ -39,6 +40,11 @@ class BM25Index:
         w = coo.data * (k1 + 1) / (coo.data + norm[coo.row]) * self.idf[coo.col]
         self.weights = sparse.csc_matrix((w, (coo.row, coo.col)), shape=tf.shape)
 
+    def term_idf(self, term: str) -> float:
+        """A term's idf; a term no document has gets the highest possible."""
+        col = self.vocab.get(term)
+        return float(self.idf[col]) if col is not None else self.unknown_idf
+
     def scores(self, query: Sequence[str]) -> tuple[np.ndarray, float]:
         """Raw BM25 score per document, and the query's idf mass (sum of its terms' idf).
 
@@ -47,7 +53,7 @@ class BM25Index:
         """
         terms = list(dict.fromkeys(query))
         cols = [self.vocab[t] for t in terms if t in self.vocab]
-        mass = sum(float(self.idf[self.vocab[t]]) if t in self.vocab else self.unknown_idf for t in terms)
+        mass = sum(self.term_idf(t) for t in terms)
         if not cols:
             return np.zeros(self.n_docs, dtype=np.float32), mass
         s = np.asarray(self.weights[:, cols].sum(axis=1)).ravel()

@@ -1,4 +1,4 @@
-"""`python -m rag search|related|eval|bench …` — a stable interface for people and scripts."""
+"""`python -m rag search|related|ask|chat|eval|calibrate|bench …` — a stable interface for people and scripts."""
 
 from __future__ import annotations
 
@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-answers", action="store_true", help="skip the answer figures")
     e.add_argument("--llm", help="answer figures for this provider (default: extractive)")
 
+    k = sub.add_parser("calibrate", help="fit the 'nothing relevant' decision on labelled queries")
+    k.add_argument("--queries", type=Path, help="TSV file (default: RAG_CALIBRATION_FILE)")
+    k.add_argument("--save", action="store_true", help="write the model next to the index; search then uses it")
+
     b = sub.add_parser("bench", help="speed and memory figures")
     b.add_argument("--sizes", default="10000,100000", help="synthetic index sizes, comma-separated")
     b.add_argument("--queries", type=int, default=200, help="timed queries per size")
@@ -114,6 +118,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(answers.report())
             if args.misses:
                 print("\n".join(answers.failures))
+    elif args.command == "calibrate":
+        from rag.evaluation import calibrate, load_queries
+        from rag.relevance import MODEL_FILE
+
+        model, report = calibrate(retriever, load_queries(args.queries or settings.calibration_file))
+        print(report)
+        if args.save:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            model.save(settings.data_dir / MODEL_FILE)
+            print(f"saved to {settings.data_dir / MODEL_FILE}")
     elif args.command in ("ask", "chat"):
         from rag.answer import Answerer
 

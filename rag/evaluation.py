@@ -1,4 +1,4 @@
-"""Retrieval evaluation on a TSV of `query<TAB>Q001,Q002` (or `-` for out of scope)."""
+"""Evaluation and calibration on TSVs of `query<TAB>Q001,Q002` (or `-` for out of scope)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from rag.embeddings import embedder_name
 from rag.errors import RagError
+from rag.relevance import FEATURES, RelevanceModel, features, fit, tradeoff
 from rag.retriever import Retriever
 
 ID_LIST = re.compile(r"^Q\d{3}(,Q\d{3})*$")
@@ -76,6 +80,21 @@ def evaluate(retriever: Retriever, queries: list[EvalQuery]) -> EvalResult:
     n = max(res.n_in_scope, 1)
     res.recall_at_1, res.recall_at_5, res.mrr_at_10 = r1 / n, r5 / n, rr / n
     return res
+
+
+def calibrate(retriever: Retriever, queries: list[EvalQuery]) -> tuple[RelevanceModel, str]:
+    """Fit the "nothing relevant" model on labelled queries; returns it and a report of its trade-off."""
+    x = np.array([features(retriever.search(q.query, k=10, bank_only=True)) for q in queries])
+    y = np.array([bool(q.gold) for q in queries])
+    model = fit(x, y, embedder_name(retriever.settings))
+    lines = [
+        f"fitted on {len(queries)} queries ({int(y.sum())} in scope, {int((~y).sum())} out of scope)",
+        "weights (" + ", ".join(FEATURES) + "): " + ", ".join(f"{w:+.4f}" for w in model.weights),
+        f"bias {model.bias:+.4f}  threshold {model.threshold:.4f} (just above the top out-of-scope query)",
+        "threshold  out-of-scope accepted  in-scope refused",
+    ]
+    lines += [f"{t:9.4f}  {a:20d}  {r:16d}" for t, a, r in tradeoff(model, x, y)]
+    return model, "\n".join(lines)
 
 
 @dataclass

@@ -44,6 +44,21 @@ REFUSAL = {
     "en": "The question bank and your documents have nothing on this, so I can't answer it from them.",
 }
 REFUSAL_NEAREST = {"zh": "最接近的题库问题（可能相关）：", "en": "Nearest questions in the bank (possibly related):"}
+# Greetings, thanks, "who are you": answered without searching (a greeting is not a question to refuse).
+SMALLTALK = {
+    "greet": {
+        "zh": "你好！我是大模型面试助手，可以回答题库中 173 道大模型面试题相关的问题，并注明出处。"
+        "直接提问即可，例如：「LoRA 的思路是什么？」「RoPE 和 ALiBi 有什么区别？」「大模型为什么会复读？」",
+        "en": "Hi! I'm the LLM interview assistant: ask me about anything in the bank of 173 LLM interview "
+        'questions and I\'ll answer with sources, e.g. "What is LoRA?" or "RoPE vs ALiBi?"',
+    },
+    "thanks": {
+        "zh": "不客气！还有其他面试问题随时问我。",
+        "en": "You're welcome! Ask me anything else about LLM interviews.",
+    },
+    "bye": {"zh": "再见，祝面试顺利！", "en": "Goodbye, and good luck with your interviews!"},
+}
+
 LLM_FAILED = {
     "zh": "⚠ 大模型调用失败（{problem}），以下为检索模式的回答。",
     "en": "⚠ The LLM call failed ({problem}); here is the retrieval-mode answer.",

@@ -7,7 +7,6 @@ Weights and the "nothing relevant" threshold were tuned on tests/eval/queries.ts
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -18,17 +17,13 @@ from langchain_core.embeddings import Embeddings
 from rag.bm25 import BM25Index
 from rag.embeddings import embedder_name, make_embeddings
 from rag.errors import RagError
+from rag.relevance import load_relevance_model
 from rag.settings import Settings
+from rag.spelling import SpellFixer
 from rag.store import get_all, open_store
-from rag.text import tokenize, tokenize_parts
+from rag.text import is_topical, tokenize, tokenize_parts
 
 DENSE_WEIGHT = 0.6
-# "Nothing relevant": RELEVANCE_DENSE * (best dense) + (1 - RELEVANCE_DENSE) * (best lexical) over the hits
-# below MIN_SCORE. A logistic fit on the eval set's 156 queries (dense, lexical as features) gave this
-# line; leave-one-out: 36/37 out-of-scope refused, 6/119 in-scope refused, where thresholding the top
-# fused score refused 11/119 for the same 36/37. MIN_SCORE sits just above the highest out-of-scope query.
-RELEVANCE_DENSE = 0.543
-MIN_SCORE = 0.416
 NEAR_DUPLICATE = 0.92  # question-vector cosine above which two related questions say the same thing
 ID_QUERY = re.compile(r"^\s*(Q\d{3})\s*$", re.IGNORECASE)
 MAX_K = 50
@@ -46,6 +41,10 @@ class Hit:
     dense: float = 0.0
     lexical: float = 0.0
     chunk_id: str = ""  # the chunk the snippet comes from
+    # Shares of the query's idf mass carried by topical terms (see text.is_topical) that this item
+    # contains, and that the whole index lacks (the same for every hit of one query).
+    coverage: float = 0.0
+    unknown: float = 0.0
 
     @property
     def label(self) -> str:
@@ -58,7 +57,7 @@ class Hit:
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("chunk_id")
-        for key in ("score", "dense", "lexical"):
+        for key in ("score", "dense", "lexical", "coverage", "unknown"):
             d[key] = round(d[key], 4)
         return d
 
@@ -78,7 +77,8 @@ class Retriever:
         self.embeddings = embeddings or make_embeddings(settings)
         self.store = open_store(settings, self.embeddings, embedder_name(settings), create=False)
         self.collection = self.store._collection
-        self.min_score = settings.min_score if settings.min_score is not None else MIN_SCORE
+        self.relevance_model = load_relevance_model(settings, embedder_name(settings))
+        self.min_score = settings.min_score if settings.min_score is not None else self.relevance_model.threshold
         self.reload()
 
     def reload(self) -> None:
@@ -89,7 +89,7 @@ class Retriever:
         self.metas: list[dict[str, Any]] = data["metadatas"] or []
         self.row = {cid: i for i, cid in enumerate(self.chunk_ids)}
         self.bm25 = BM25Index([tokenize(t) for t in self.texts])
-        self._ascii_vocab = [t for t in self.bm25.vocab if t.isascii() and len(t) >= 4]
+        self.spelling = SpellFixer(self.bm25.vocab, self.bm25.df, self.texts)
         self.kind = np.array([m["kind"] for m in self.metas], dtype=object)
         self.section = np.array([m["section"] for m in self.metas], dtype=object)
         self.source = np.array([m["source"] for m in self.metas], dtype=object)
@@ -106,9 +106,11 @@ class Retriever:
             if m["id"]:
                 by_id.setdefault(m["id"], []).append(i)
         self.bank_ids = sorted(by_id)
+        self.entry_rows = by_id  # "Q077" -> every chunk row of the entry
         self.bank_meta: dict[str, dict[str, Any]] = {}
         self.display_row: dict[str, int] = {}
         self.note_rows: dict[str, list[int]] = {}
+        self.alias_rows: dict[str, list[int]] = {}
         q_vecs, e_vecs = [], []
         for bid in self.bank_ids:
             rows = by_id[bid]
@@ -117,6 +119,9 @@ class Retriever:
             self.bank_meta[bid] = self.metas[q_rows[0]]
             n_rows.sort(key=lambda i: self.metas[i]["chunk"])
             self.note_rows[bid] = n_rows
+            self.alias_rows[bid] = sorted(
+                (i for i in rows if self.metas[i]["kind"] == "alias"), key=lambda i: self.metas[i]["chunk"]
+            )
             self.display_row[bid] = n_rows[0] if n_rows else q_rows[0]
             q = vec_of[q_rows[0]]
             # the note says more about the topic than the question's wording ("…的思路是什么?")
@@ -132,14 +137,9 @@ class Retriever:
     def sections(self) -> list[str]:
         return list(dict.fromkeys(self.bank_meta[b]["section"] for b in self.bank_ids))
 
-    @staticmethod
-    def relevance(hits: list[Hit]) -> float:
-        """How sure we are that the bank covers the query, in [0, 1] (see RELEVANCE_DENSE)."""
-        if not hits:
-            return 0.0
-        best_dense = max(h.dense for h in hits)
-        best_lexical = max(h.lexical for h in hits)
-        return RELEVANCE_DENSE * best_dense + (1 - RELEVANCE_DENSE) * best_lexical
+    def relevance(self, hits: list[Hit]) -> float:
+        """How sure we are that the index covers the query, in [0, 1] (see rag/relevance.py)."""
+        return self.relevance_model.relevance(hits)
 
     def is_relevant(self, hits: list[Hit]) -> bool:
         return self.relevance(hits) >= self.min_score
@@ -155,8 +155,9 @@ class Retriever:
         if section is not None:
             section = self._resolve_section(section)
         if (m := ID_QUERY.match(query)) and not section and not source:
-            bid = self._check_id(m.group(1).upper())
-            return [self._bank_hit(bid, 1.0, 1.0, 1.0)]
+            hit = self._bank_hit(self._check_id(m.group(1).upper()), 1.0, 1.0, 1.0)
+            hit.coverage = 1.0
+            return [hit]
         if not self.chunk_ids:
             return []
 
@@ -177,6 +178,8 @@ class Retriever:
         if not mask.any():
             return []
 
+        query = self.spelling.fix(query)
+        terms = self._query_terms(query)
         # Dense candidates from Chroma; BM25 is exact for every chunk.
         n_dense = int(min(mask.sum(), max(60, 8 * k)))
         res = self.collection.query(
@@ -187,7 +190,7 @@ class Retriever:
             for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)
         }
         floor = min(dense.values()) if dense else 0.0  # an unseen chunk is at most this similar
-        raw, mass = self.bm25.scores(self._query_terms(query))
+        raw, mass = self.bm25.scores(terms)
         lexical = np.clip(raw / mass, 0.0, 1.0) if mass > 0 else np.zeros_like(raw)
         lexical[~mask] = 0.0
         n_lex = min(len(lexical), max(60, 8 * k))
@@ -208,7 +211,28 @@ class Retriever:
                 row = i if s > prev[0] else prev[3]
                 best[key] = (DENSE_WEIGHT * pd + (1 - DENSE_WEIGHT) * pl, pd, pl, row)
         ranked = sorted(best.values(), key=lambda t: -t[0])[:k]
-        return [self._hit(row, s, d, lx) for s, d, lx, row in ranked]
+        hits = [self._hit(row, s, d, lx) for s, d, lx, row in ranked]
+        self._add_coverage(hits, terms, [row for *_, row in ranked])
+        return hits
+
+    def _add_coverage(self, hits: list[Hit], terms: list[str], rows: list[int]) -> None:
+        """Fill Hit.coverage / Hit.unknown: which of the query's topical terms each item contains."""
+        idf = self.bm25.term_idf
+        terms = list(dict.fromkeys(terms))
+        mass = sum(idf(t) for t in terms)
+        topical = [t for t in terms if is_topical(t)]
+        if not mass or not topical:
+            return
+        unknown = sum(idf(t) for t in topical if t not in self.bm25.vocab) / mass
+        known = [t for t in topical if t in self.bm25.vocab]
+        present = self.bm25.weights[:, [self.bm25.vocab[t] for t in known]].tocsr() if known else None
+        for hit, row in zip(hits, rows, strict=True):
+            hit.unknown = unknown
+            if present is None:
+                continue
+            item_rows = self.entry_rows[hit.id] if hit.id else [row]
+            found = present[item_rows].getnnz(axis=0) > 0  # per known topical term
+            hit.coverage = sum(idf(t) for t, f in zip(known, found, strict=True) if f) / mass
 
     def related(self, target: str, k: int = 5) -> list[Hit]:
         """The k nearest other bank entries to a bank id or free text, skipping near-duplicates."""
@@ -255,16 +279,10 @@ class Retriever:
         return (v / np.linalg.norm(v)).tolist()
 
     def _query_terms(self, query: str) -> list[str]:
-        """Query tokens for BM25; a misspelt English term ('deepnrom') becomes the index's nearest one."""
+        """Query tokens for BM25 (of the spell-fixed query)."""
         words, compounds = tokenize_parts(query)
-        terms = []
-        for w in words:
-            if w not in self.bm25.vocab and w.isascii() and len(w) >= 4:
-                close = difflib.get_close_matches(w, self._ascii_vocab, n=1, cutoff=0.8)
-                w = close[0] if close else w
-            terms.append(w)
         # a compound the index has never seen is an artefact of joining words, not a missed term
-        return terms + [c for c in compounds if c in self.bm25.vocab]
+        return words + [c for c in compounds if c in self.bm25.vocab]
 
     def _check_id(self, bid: str) -> str:
         if bid not in self.bank_meta:
@@ -291,7 +309,7 @@ class Retriever:
 
     def _hit(self, row: int, score: float, dense: float, lexical: float) -> Hit:
         m = self.metas[row]
-        if m["kind"] == "question":  # show the note when the entry has one
+        if m["kind"] in ("question", "alias"):  # show the note when the entry has one
             row = self._best_row(m["id"])
             m = self.metas[row]
         return Hit(
@@ -312,6 +330,10 @@ class Retriever:
         if hit.id:
             return self.note(hit.id)
         return self.texts[self.row[hit.chunk_id]]
+
+    def aliases(self, bid: str) -> list[str]:
+        """Other ways users ask an entry (its `问法：` line), in file order."""
+        return [self.texts[i] for i in self.alias_rows[self._check_id(bid)]]
 
     def note(self, bid: str) -> str:
         """An entry's note as stored in the index ("" when it has none)."""

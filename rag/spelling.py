@@ -1,0 +1,118 @@
+"""Query typo repair against the index vocabulary, before both the lexical and the dense search.
+
+Conservative on purpose: a wrong "fix" changes the question. Only words that are neither index terms
+nor real words are touched, and only into an index term that occurs in at least MIN_DF chunks.
+- English: 'deepnrom' -> 'deepnorm', 'langchian' -> 'langchain', 'nrom' -> 'norm' (difflib, or a
+  permutation of letters for 4-letter words); English dictionary words ('whether', 'mode') stay.
+- Chinese pinyin-input slips, one wrong character of the same sound: '知识裤' -> '知识库',
+  '选转' -> '旋转', '工式' -> '公式'. Candidates are jieba's pieces of the query (so a span never
+  straddles two real words), and spans holding a function character (在, 是, 的 …) are skipped.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from functools import cached_property, lru_cache
+
+from rag.text import STOPWORDS, cut, is_dictionary_word, singular
+
+_ASCII_WORD = re.compile(r"[A-Za-z]{4,}")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+MIN_DF = 2
+MAX_SPAN = 4  # characters
+# Characters whose homophones are everywhere: a "typo" involving them is almost always a misreading.
+FUNCTION_CHARS = frozenset(
+    "的地得了着过是在再有又也和与及或就都还而被把对从到为以之其这那哪个么吗呢吧啊呀会能要不没很太更最"
+)
+
+
+@lru_cache(maxsize=1)
+def _english():
+    from spellchecker import SpellChecker
+
+    return SpellChecker(language="en", distance=1)
+
+
+class SpellFixer:
+    def __init__(self, vocab: dict[str, int], df: Iterable[int], texts: Sequence[str]) -> None:
+        """vocab: term -> column; df: chunks per column (the commoner term wins a tie); texts: the
+        chunks, to check that a suspect span really is absent ('低秩' is jieba-split in the index)."""
+        self.vocab = vocab
+        self.texts = texts
+        self.df = list(df)
+        common = {t for t, col in vocab.items() if self.df[col] >= MIN_DF}
+        self.ascii_terms = sorted((t for t in common if t.isascii() and t.isalpha() and len(t) >= 4), key=self._rank)
+        self._by_letters: dict[str, str] = {}
+        for t in self.ascii_terms:
+            if len(t) == 4:
+                self._by_letters.setdefault("".join(sorted(t)), t)
+        self._cjk_terms = sorted(
+            (t for t in common if 2 <= len(t) <= MAX_SPAN and _CJK_RUN.fullmatch(t)), key=self._rank
+        )
+
+    def _rank(self, term: str) -> int:
+        return -self.df[self.vocab[term]]
+
+    def fix(self, query: str) -> str:
+        query = _ASCII_WORD.sub(lambda m: self._fix_ascii(m.group()), query)
+        return _CJK_RUN.sub(lambda m: self._fix_cjk(m.group()), query)
+
+    # ----- English -----
+    def _fix_ascii(self, word: str) -> str:
+        low = word.lower()
+        if any(c.isupper() for c in word[1:]):  # 'LLaVA', 'DeepFM': a name written with care, not a slip
+            return word
+        if low in self.vocab or singular(low) in self.vocab or low in STOPWORDS or _english().known([low]):
+            return word
+        if len(low) == 4:
+            return self._by_letters.get("".join(sorted(low)), word)
+        # one or two edits, never a different length by more than one ('deepfm' is not 'deep')
+        close = [
+            t for t in difflib.get_close_matches(low, self.ascii_terms, n=3, cutoff=0.8) if abs(len(t) - len(low)) <= 1
+        ]
+        return close[0] if close else word
+
+    # ----- Chinese -----
+    @cached_property
+    def _by_pinyin(self) -> dict[tuple[str, ...], list[str]]:
+        """Toneless pinyin -> index terms of 2-4 characters spelt that way, commonest first.
+        Built on the first query that needs it (pypinyin's tables take ~0.3 s to load)."""
+        from pypinyin import lazy_pinyin
+
+        out: dict[tuple[str, ...], list[str]] = {}
+        for t in self._cjk_terms:
+            out.setdefault(tuple(lazy_pinyin(t)), []).append(t)
+        return out
+
+    def _fix_cjk(self, run: str) -> str:
+        from pypinyin import lazy_pinyin
+
+        if run in self.vocab:
+            return run
+        pieces = cut(run)
+        out: list[str] = []
+        i = 0
+        while i < len(pieces):
+            for n in range(min(3, len(pieces) - i), 0, -1):  # longest span of jieba pieces first
+                span = "".join(pieces[i : i + n])
+                if not 2 <= len(span) <= MAX_SPAN or span in self.vocab or is_dictionary_word(span):
+                    continue
+                if FUNCTION_CHARS.intersection(span):
+                    continue
+                term = next(
+                    (t for t in self._by_pinyin.get(tuple(lazy_pinyin(span)), []) if _one_char_apart(t, span)), None
+                )
+                if term and not any(span in t for t in self.texts):
+                    out.append(term)
+                    i += n
+                    break
+            else:
+                out.append(pieces[i])
+                i += 1
+        return "".join(out)
+
+
+def _one_char_apart(a: str, b: str) -> bool:
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
