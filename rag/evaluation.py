@@ -104,6 +104,7 @@ class AnswerEvalResult:
     n_out_of_scope: int = 0
     out_of_scope_refused: int = 0
     in_scope_refused: int = 0
+    refused_offering_gold: int = 0  # ... of which list an acceptable id among the nearest questions
     cites_gold: int = 0  # in-scope answers citing at least one acceptable id
     citations: int = 0  # citations written in the answers' text
     grounded_citations: int = 0  # ... of which point to a retrieved source
@@ -113,7 +114,10 @@ class AnswerEvalResult:
 
     def report(self) -> str:
         n, m = max(self.n_in_scope, 1), max(self.citations, 1)
-        refused = f"{self.in_scope_refused}/{self.n_in_scope} ({100 * self.in_scope_refused / n:.1f} %)"
+        refused = (
+            f"{self.in_scope_refused}/{self.n_in_scope} ({100 * self.in_scope_refused / n:.1f} %; "
+            f"{self.refused_offering_gold} of them offer it among the nearest questions)"
+        )
         answered = max(self.n_in_scope - self.in_scope_refused, 1)
         gold = (
             f"{self.cites_gold}/{self.n_in_scope} ({100 * self.cites_gold / n:.1f} %; "
@@ -144,6 +148,7 @@ def evaluate_answers(answerer, queries: list[EvalQuery]) -> AnswerEvalResult:
         res.n_in_scope += 1
         if out.refused:
             res.in_scope_refused += 1
+            res.refused_offering_gold += any(h.id in q.gold for h in out.nearest)
             res.failures.append(f"refused in-scope: {q.query}")
             continue
         labels = {c.label for c in out.citations}

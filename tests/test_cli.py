@@ -69,6 +69,20 @@ def test_eval_prints_figures(use_bank_index) -> None:
     assert "out-of-scope judged 'nothing relevant'" in p.stdout
 
 
+def test_calibrate_prints_the_fitted_model_and_its_tradeoff(use_bank_index, tmp_path) -> None:
+    tsv = tmp_path / "cal.tsv"
+    tsv.write_text(
+        "LoRA 权重能合并回原模型吗\tQ083\n旋转位置编码的优点\tQ146\n什么是 RMSNorm\tQ160\n"
+        "红烧肉怎么做\t-\n明天上海天气\t-\n",
+        encoding="utf-8",
+    )
+    p = run("-m", "rag", "calibrate", "--queries", str(tsv))
+    assert p.returncode == 0, p.stderr
+    assert "fitted on 5 queries (3 in scope, 2 out of scope)" in p.stdout
+    assert "weights (dense, score, coverage, unknown)" in p.stdout and "in-scope refused" in p.stdout
+    assert not (use_bank_index.data_dir / "relevance.json").exists()  # only --save writes
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -78,6 +92,7 @@ def test_eval_prints_figures(use_bank_index) -> None:
         (("related", "Q999"), "unknown id Q999"),
         (("search", "x", "--section", "火星"), "unknown or ambiguous section"),
         (("eval", "--queries", "/nonexistent.tsv"), "no eval file"),
+        (("calibrate", "--queries", "/nonexistent.tsv"), "no eval file"),
     ],
 )
 def test_errors_are_one_line_without_traceback(use_bank_index, args: tuple[str, ...], message: str) -> None:
