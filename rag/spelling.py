@@ -43,11 +43,15 @@ class SpellFixer:
         self.texts = texts
         self.df = list(df)
         common = {t for t, col in vocab.items() if self.df[col] >= MIN_DF}
-        self.ascii_terms = sorted((t for t in common if t.isascii() and t.isalpha() and len(t) >= 4), key=self._rank)
-        self._by_letters: dict[str, str] = {}
-        for t in self.ascii_terms:
+        ascii_terms = sorted((t for t in common if t.isascii() and t.isalpha() and len(t) >= 4), key=self._rank)
+        self._by_letters: dict[str, str] = {}  # 4-letter terms by their sorted letters
+        # (first letter, length) -> terms: a slip rarely hits the first letter, and difflib over the
+        # whole vocabulary of a 100k-chunk index would cost ~100 ms per unknown word
+        self._by_start: dict[tuple[str, int], list[str]] = {}
+        for t in ascii_terms:
             if len(t) == 4:
                 self._by_letters.setdefault("".join(sorted(t)), t)
+            self._by_start.setdefault((t[0], len(t)), []).append(t)
         self._cjk_terms = sorted(
             (t for t in common if 2 <= len(t) <= MAX_SPAN and _CJK_RUN.fullmatch(t)), key=self._rank
         )
@@ -68,10 +72,9 @@ class SpellFixer:
             return word
         if len(low) == 4:
             return self._by_letters.get("".join(sorted(low)), word)
-        # one or two edits, never a different length by more than one ('deepfm' is not 'deep')
-        close = [
-            t for t in difflib.get_close_matches(low, self.ascii_terms, n=3, cutoff=0.8) if abs(len(t) - len(low)) <= 1
-        ]
+        # never a different length by more than one ('deepfm' is not 'deep')
+        pool = [t for n in (-1, 0, 1) for t in self._by_start.get((low[0], len(low) + n), [])]
+        close = difflib.get_close_matches(low, pool, n=1, cutoff=0.8)
         return close[0] if close else word
 
     # ----- Chinese -----
@@ -87,8 +90,6 @@ class SpellFixer:
         return out
 
     def _fix_cjk(self, run: str) -> str:
-        from pypinyin import lazy_pinyin
-
         if run in self.vocab:
             return run
         pieces = cut(run)
@@ -97,14 +98,7 @@ class SpellFixer:
         while i < len(pieces):
             for n in range(min(3, len(pieces) - i), 0, -1):  # longest span of jieba pieces first
                 span = "".join(pieces[i : i + n])
-                if not 2 <= len(span) <= MAX_SPAN or span in self.vocab or is_dictionary_word(span):
-                    continue
-                if FUNCTION_CHARS.intersection(span):
-                    continue
-                term = next(
-                    (t for t in self._by_pinyin.get(tuple(lazy_pinyin(span)), []) if _one_char_apart(t, span)), None
-                )
-                if term and not any(span in t for t in self.texts):
+                if (term := self._homophone(span)) is not None:
                     out.append(term)
                     i += n
                     break
@@ -112,6 +106,21 @@ class SpellFixer:
                 out.append(pieces[i])
                 i += 1
         return "".join(out)
+
+    def _homophone(self, span: str) -> str | None:
+        """The index term a suspect span is a one-character slip of, if any. Cheap checks first:
+        most queries never need pinyin at all."""
+        if not 2 <= len(span) <= MAX_SPAN or span in self.vocab or is_dictionary_word(span):
+            return None
+        if FUNCTION_CHARS.intersection(span):
+            return None
+        from pypinyin import lazy_pinyin
+
+        sound = tuple(lazy_pinyin(span))
+        term = next((t for t in self._by_pinyin.get(sound, []) if _one_char_apart(t, span)), None)
+        if term is None or any(span in t for t in self.texts):
+            return None
+        return term
 
 
 def _one_char_apart(a: str, b: str) -> bool:
