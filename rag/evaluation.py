@@ -90,7 +90,7 @@ def calibrate(retriever: Retriever, queries: list[EvalQuery]) -> tuple[Relevance
     lines = [
         f"fitted on {len(queries)} queries ({int(y.sum())} in scope, {int((~y).sum())} out of scope)",
         "weights (" + ", ".join(FEATURES) + "): " + ", ".join(f"{w:+.4f}" for w in model.weights),
-        f"bias {model.bias:+.4f}  threshold {model.threshold:.4f} (just above the top out-of-scope query)",
+        f"bias {model.bias:+.4f}  threshold {model.threshold:.4f} (above all out-of-scope queries but the top one)",
         "threshold  out-of-scope accepted  in-scope refused",
     ]
     lines += [f"{t:9.4f}  {a:20d}  {r:16d}" for t, a, r in tradeoff(model, x, y)]

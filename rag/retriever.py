@@ -106,7 +106,12 @@ class Retriever:
             if m["id"]:
                 by_id.setdefault(m["id"], []).append(i)
         self.bank_ids = sorted(by_id)
-        self.entry_rows = by_id  # "Q077" -> every chunk row of the entry
+        # "Q077" -> rows of its question and 问法 chunks: what the entry is about, where its note
+        # also mentions neighbouring topics ("LSTM" in the P-tuning note) that it does not answer
+        self.central_rows = {
+            bid: [i for i in rows if self.metas[i]["kind"] in ("question", "alias")] or rows
+            for bid, rows in by_id.items()
+        }
         self.bank_meta: dict[str, dict[str, Any]] = {}
         self.display_row: dict[str, int] = {}
         self.note_rows: dict[str, list[int]] = {}
@@ -230,7 +235,7 @@ class Retriever:
             hit.unknown = unknown
             if present is None:
                 continue
-            item_rows = self.entry_rows[hit.id] if hit.id else [row]
+            item_rows = self.central_rows[hit.id] if hit.id else [row]
             found = present[item_rows].getnnz(axis=0) > 0  # per known topical term
             hit.coverage = sum(idf(t) for t, f in zip(known, found, strict=True) if f) / mass
 
