@@ -120,8 +120,9 @@ def test_browse_shows_notes_and_filters(use_bank_index) -> None:
     at.text_input(key="browse_filter").set_value("Deep Norm").run()
     assert set(labels(at)) == {"Q158 Deep Norm 有什么优点?", "Q162 Deep Norm 思路?", "Q163 写一下 Deep Norm 代码实现?"}
     assert any("```python" in m.value or "DeepNorm" in m.value for m in at.markdown)
-    at.text_input(key="browse_filter").set_value("胡说八道").run()  # only in Q040's 问法 line
-    assert labels(at) == ["Q040 LLMs 存在模型幻觉问题,请问如何处理?"]
+    at.text_input(key="browse_filter").set_value("胡说八道").run()  # in 问法 lines, in no question
+    assert "Q040 LLMs 存在模型幻觉问题,请问如何处理?" in labels(at)
+    assert all("胡说八道" not in label for label in labels(at))
     assert any(c.value.startswith("也常被问作：") and "胡说八道" in c.value for c in at.caption)
     at.text_input(key="browse_filter").set_value("Deep Norm").run()
     next(b for b in at.button if b.key == "ask-Q163").click().run()
