@@ -17,7 +17,7 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
-from ingest.chunking import Chunk, chunk_bank, chunk_documents
+from ingest.chunking import CHUNKING_VERSION, Chunk, chunk_bank, chunk_documents
 from ingest.loaders import SUFFIXES, LoadError, load
 from rag.bank import is_bank_file, parse_bank_text
 from rag.embeddings import embedder_name, make_embeddings
@@ -77,8 +77,15 @@ def discover(roots: Iterable[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
     return list(dict.fromkeys(files)), missing
 
 
+def content_hash(data: bytes, settings: Settings) -> str:
+    """What decides a file's chunks: its bytes and how they are chunked. A new chunking version or
+    chunk size re-chunks files that did not change (unchanged chunks keep their ids and vectors)."""
+    recipe = f"|{CHUNKING_VERSION}|{settings.chunk_size}|{settings.chunk_overlap}".encode()
+    return hashlib.sha256(data + recipe).hexdigest()
+
+
 def chunk_file(path: Path, source: str, data: bytes, settings: Settings) -> list[Chunk]:
-    file_hash = hashlib.sha256(data).hexdigest()
+    file_hash = content_hash(data, settings)
     if is_bank_file(path):
         entries = parse_bank_text(data.decode("utf-8-sig"), source)
         if not entries:
@@ -127,7 +134,7 @@ def ingest(
         seen_sources.add(source)
         try:
             data = path.read_bytes()
-            if source in stored_ids and stored_hash.get(source) == hashlib.sha256(data).hexdigest():
+            if source in stored_ids and stored_hash.get(source) == content_hash(data, settings):
                 report.unchanged.append(source)
                 continue
             chunks = chunk_file(path, source, data, settings)

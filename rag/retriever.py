@@ -338,7 +338,7 @@ class Retriever:
 
     def aliases(self, bid: str) -> list[str]:
         """Other ways users ask an entry (its `问法：` line), in file order."""
-        return [self.texts[i] for i in self.alias_rows[self._check_id(bid)]]
+        return [a for i in self.alias_rows[self._check_id(bid)] for a in self.texts[i].split("\n")]
 
     def note(self, bid: str) -> str:
         """An entry's note as stored in the index ("" when it has none)."""

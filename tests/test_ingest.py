@@ -59,6 +59,11 @@ def test_ingest_is_incremental_and_idempotent(corpus: Path, embeddings) -> None:
     hits = Retriever(s).search("位置编码让模型区分词序", k=1)
     assert hits[0].id == "Q148"
 
+    # a new chunk size re-chunks the documents whose bytes did not change; bank chunks keep their vectors
+    resized = ingest([corpus], s.model_copy(update={"chunk_size": 40, "chunk_overlap": 10}), show_bar=False, embeddings=embeddings)
+    assert sorted(Path(x).name for x in resized.updated) == ["12-position-encoding.md", "kv.txt", "paper.pdf"]
+    assert 0 < resized.chunks_embedded < resized.chunks_total
+
     # delete a file: its chunks go
     (corpus / "kv.txt").unlink()
     removed = ingest([corpus], s, show_bar=False, embeddings=embeddings)
