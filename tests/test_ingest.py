@@ -60,7 +60,8 @@ def test_ingest_is_incremental_and_idempotent(corpus: Path, embeddings) -> None:
     assert hits[0].id == "Q148"
 
     # a new chunk size re-chunks the documents whose bytes did not change; bank chunks keep their vectors
-    resized = ingest([corpus], s.model_copy(update={"chunk_size": 40, "chunk_overlap": 10}), show_bar=False, embeddings=embeddings)
+    small = s.model_copy(update={"chunk_size": 40, "chunk_overlap": 10})
+    resized = ingest([corpus], small, show_bar=False, embeddings=embeddings)
     assert sorted(Path(x).name for x in resized.updated) == ["12-position-encoding.md", "kv.txt", "paper.pdf"]
     assert 0 < resized.chunks_embedded < resized.chunks_total
 
