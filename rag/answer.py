@@ -395,7 +395,8 @@ class Answerer:
         history = history or []
         if smalltalk(question):  # nothing to search for, and not a follow-up to rewrite
             return AnswerStream(self, question.strip(), question.strip(), [], history, k)
-        standalone = self.condense(question.strip(), history)
+        # the query actually searched: a follow-up rewritten, typos repaired ("知识裤" -> "知识库")
+        standalone = self.retriever.spelling.fix(self.condense(question.strip(), history))
         hits = self.retriever.search(standalone, k=max(k, RELEVANCE_POOL), section=section)
         return AnswerStream(self, question.strip(), standalone, hits, history, k)
 

@@ -168,7 +168,8 @@ def _print_answer(stream) -> None:
         print("\n— 相关问题 / related —")
         for h in result.related:
             print(f"{h.id} {h.question}")
-    print(f"\n(mode: {result.mode}{'; ' + result.error if result.error else ''})")
+    searched = f"; searched: {result.standalone_query}" if result.standalone_query != result.query else ""
+    print(f"\n(mode: {result.mode}{searched}{'; ' + result.error if result.error else ''})")
 
 
 def _chat(answerer) -> int:

@@ -75,6 +75,12 @@ def test_small_talk_gets_a_reply_not_a_refusal(retriever, message: str, kind: st
     assert expected in result.answer and "没有与这个问题相关" not in result.answer
 
 
+def test_typos_are_repaired_in_the_query_that_is_searched(retriever) -> None:
+    result = Answerer(retriever, get_settings()).answer("知识裤问答的核心技术有哪些")
+    assert result.standalone_query == "知识库问答的核心技术有哪些"
+    assert not result.refused and result.citations[0].id in {"Q042", "Q037", "Q041"}
+
+
 def test_a_greeting_with_a_question_is_a_question(retriever) -> None:
     assert smalltalk("你好，LoRA 是什么？") is None
     result = Answerer(retriever, get_settings()).answer("你好，LoRA 是什么？")

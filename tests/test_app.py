@@ -88,6 +88,13 @@ def test_refusal_is_shown_as_such(use_bank_index) -> None:
     assert at.session_state["turns"][0].refused
 
 
+def test_the_searched_query_is_shown_when_it_differs(use_bank_index) -> None:
+    at = app()
+    at.chat_input[0].set_value("选转位置编码的思路是啥").run()
+    no_exceptions(at)
+    assert any(c.value == "检索：旋转位置编码的思路是啥" for c in at.caption)
+
+
 def test_a_greeting_gets_a_greeting(use_bank_index) -> None:
     at = app()
     at.chat_input[0].set_value("你好").run()

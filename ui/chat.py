@@ -33,6 +33,8 @@ def extras(assistant: Assistant, result: AnswerResult, n: int) -> None:
     """Under an answer: the error line, citation cards, related (or nearest) questions as buttons."""
     if result.error:
         st.caption(f"⚠ {result.error}")
+    if result.standalone_query != result.query:  # a follow-up rewritten or a typo repaired
+        st.caption(f"检索：{result.standalone_query}")
     for c in result.citations:
         citation_card(assistant, c)
     follow = result.nearest if result.refused else result.related
