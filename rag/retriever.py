@@ -2,7 +2,7 @@
 
 Scores: dense = cosine similarity in [0, 1]; lexical = BM25 / query idf mass, clipped to [0, 1]
 (how much of the query matched). fused = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical.
-Weights and the "nothing relevant" threshold were tuned on tests/eval/queries.tsv (see README).
+DENSE_WEIGHT was tuned on tests/eval/queries.tsv; "nothing relevant" is rag/relevance.py (see README).
 """
 
 from __future__ import annotations
@@ -217,15 +217,14 @@ class Retriever:
                 best[key] = (DENSE_WEIGHT * pd + (1 - DENSE_WEIGHT) * pl, pd, pl, row)
         ranked = sorted(best.values(), key=lambda t: -t[0])[:k]
         hits = [self._hit(row, s, d, lx) for s, d, lx, row in ranked]
-        self._add_coverage(hits, terms, [row for *_, row in ranked])
+        self._add_coverage(hits, terms, mass, [row for *_, row in ranked])
         return hits
 
-    def _add_coverage(self, hits: list[Hit], terms: list[str], rows: list[int]) -> None:
-        """Fill Hit.coverage / Hit.unknown: which of the query's topical terms each item contains."""
+    def _add_coverage(self, hits: list[Hit], terms: list[str], mass: float, rows: list[int]) -> None:
+        """Fill Hit.coverage / Hit.unknown: which of the query's topical terms each item contains
+        (mass: the query's idf mass, as BM25 computed it)."""
         idf = self.bm25.term_idf
-        terms = list(dict.fromkeys(terms))
-        mass = sum(idf(t) for t in terms)
-        topical = [t for t in terms if is_topical(t)]
+        topical = [t for t in dict.fromkeys(terms) if is_topical(t)]
         if not mass or not topical:
             return
         unknown = sum(idf(t) for t in topical if t not in self.bm25.vocab) / mass
