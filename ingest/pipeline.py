@@ -84,8 +84,7 @@ def content_hash(data: bytes, settings: Settings) -> str:
     return hashlib.sha256(data + recipe).hexdigest()
 
 
-def chunk_file(path: Path, source: str, data: bytes, settings: Settings) -> list[Chunk]:
-    file_hash = content_hash(data, settings)
+def chunk_file(path: Path, source: str, data: bytes, file_hash: str, settings: Settings) -> list[Chunk]:
     if is_bank_file(path):
         entries = parse_bank_text(data.decode("utf-8-sig"), source)
         if not entries:
@@ -134,10 +133,11 @@ def ingest(
         seen_sources.add(source)
         try:
             data = path.read_bytes()
-            if source in stored_ids and stored_hash.get(source) == content_hash(data, settings):
+            file_hash = content_hash(data, settings)
+            if source in stored_ids and stored_hash.get(source) == file_hash:
                 report.unchanged.append(source)
                 continue
-            chunks = chunk_file(path, source, data, settings)
+            chunks = chunk_file(path, source, data, file_hash, settings)
         except (RagError, OSError, UnicodeDecodeError) as exc:
             report.failed.append((source, str(exc)))  # the file's old chunks, if any, stay
             continue

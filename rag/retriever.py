@@ -106,20 +106,18 @@ class Retriever:
             if m["id"]:
                 by_id.setdefault(m["id"], []).append(i)
         self.bank_ids = sorted(by_id)
-        # "Q077" -> rows of its question and 问法 chunks: what the entry is about, where its note
-        # also mentions neighbouring topics ("LSTM" in the P-tuning note) that it does not answer
-        self.central_rows = {
-            bid: [i for i in rows if self.metas[i]["kind"] in ("question", "alias")] or rows
-            for bid, rows in by_id.items()
-        }
         self.bank_meta: dict[str, dict[str, Any]] = {}
         self.display_row: dict[str, int] = {}
         self.note_rows: dict[str, list[int]] = {}
         self.alias_rows: dict[str, list[int]] = {}
+        # "Q077" -> rows of its question and 问法 chunks: what the entry is about, where its note
+        # also mentions neighbouring topics ("LSTM" in the P-tuning note) that it does not answer
+        self.central_rows: dict[str, list[int]] = {}
         q_vecs, e_vecs = [], []
         for bid in self.bank_ids:
             rows = by_id[bid]
-            q_rows = [i for i in rows if self.metas[i]["kind"] == "question"] or rows
+            questions = [i for i in rows if self.metas[i]["kind"] == "question"]
+            q_rows = questions or rows
             n_rows = [i for i in rows if self.metas[i]["kind"] == "note"]
             self.bank_meta[bid] = self.metas[q_rows[0]]
             n_rows.sort(key=lambda i: self.metas[i]["chunk"])
@@ -127,6 +125,7 @@ class Retriever:
             self.alias_rows[bid] = sorted(
                 (i for i in rows if self.metas[i]["kind"] == "alias"), key=lambda i: self.metas[i]["chunk"]
             )
+            self.central_rows[bid] = questions + self.alias_rows[bid] or rows
             self.display_row[bid] = n_rows[0] if n_rows else q_rows[0]
             q = vec_of[q_rows[0]]
             # the note says more about the topic than the question's wording ("…的思路是什么?")

@@ -17,7 +17,7 @@ STOPWORDS = frozenset(
     中 上 里 时 时候 a an the of to in on for and or is are was were be been do does did what why how which who
     when where can could should would will with without about vs versus between difference differences i you we it
     this that these those me my your please tell explain 做 比 起来 怎么办 咋办 咋选 有没有 有何 是啥
-    老是 总是 一直 好像 感觉 以后 之后 完 回事 咋回事 搞 怎么搞 怎么破 到底 真的 只是 太 啥意思 意思 讲讲 通俗
+    老是 总是 一直 好像 感觉 以后 之后 完 回事 咋回事 搞 怎么搞 怎么破 到底 真的 只是 太 啥意思 意思 通俗
     面试 面试官 面试题 面试中 怎么答 interview interviewer
     """.split()
 )
