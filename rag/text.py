@@ -65,6 +65,14 @@ def is_dictionary_word(text: str) -> bool:
     return _jieba().dt.FREQ.get(text, 0) > 0
 
 
+def subwords(word: str) -> list[str]:
+    """The dictionary words inside a Chinese word, for a query word the index lacks:
+    '词表扩充' -> ['词表', '扩充'], '在实践中' -> ['实践']; [] for ASCII or single characters."""
+    if word.isascii() or len(word) < 3:
+        return []
+    return [p for p in _jieba().lcut_for_search(word) if p != word and p not in STOPWORDS and len(p) > 1]
+
+
 def _ascii_tokens(term: str) -> list[str]:
     """'P-tuning' -> ['p-tuning', 'p', 'tuning']; 'LLMs' -> ['llm'] (so queries match either spelling)."""
     term = term.lower().rstrip(".-_")

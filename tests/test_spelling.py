@@ -19,6 +19,7 @@ TEXTS = [
     "LLaMA 与 llama 模型",
     "demo 与 weather 示例",  # near neighbours of real English words
     "学完 再学 一遍",
+    "前缀微调 与 全量微调",  # 调 reads tiao (微调) or diao (调用)
 ]
 
 
@@ -44,6 +45,7 @@ def fixer() -> SpellFixer:
         ("layer nrom 计算工式", "layer norm 计算公式"),  # 4-letter transposition, 工式/公式
         ("deepnrom 代码", "deepnorm 代码"),
         ("langchian 组件", "langchain 组件"),
+        ("为啥要用前缀微跳", "为啥要用前缀微调"),  # 跳 tiao: 微调 under its other reading, not pypinyin's guess
     ],
 )
 def test_slips_are_repaired(fixer: SpellFixer, query: str, fixed: str) -> None:
