@@ -82,7 +82,6 @@ class SpellFixer:
     def _by_pinyin(self) -> dict[tuple[str, ...], list[str]]:
         """Toneless pinyin -> index terms of 2-4 characters spelt that way, commonest first.
         Built on the first query that needs it (pypinyin's tables take ~0.3 s to load)."""
-
         out: dict[tuple[str, ...], list[str]] = {}
         for t in self._cjk_terms:
             for sound in _readings(t):

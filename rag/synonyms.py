@@ -88,10 +88,9 @@ class Synonyms:
     def __len__(self) -> int:
         return len(self.groups)
 
-    def find(self, text: str, tokens: list[str]) -> set[int]:
-        """The groups one of whose names text (tokenized as tokens) contains."""
+    def find(self, text: str, have: set[str]) -> set[int]:
+        """The groups one of whose names text (whose tokens are have) contains."""
         found: set[int] = set()
-        have = set(tokens)
         for t in have:
             for keys, g in self._ascii.get(t, ()):
                 if all(k in have for k in keys):
@@ -113,10 +112,12 @@ class Synonyms:
     def expand(self, text: str, tokens: list[str]) -> list[str]:
         """A chunk's tokens plus those of the other names of every concept it names (tokens it
         already has are not repeated, so term frequencies stay as written)."""
-        found = self.find(text, tokens) if self.groups else set()
-        if not found:
+        if not self.groups:
             return tokens
         have = set(tokens)
+        found = self.find(text, have)
+        if not found:
+            return tokens
         return tokens + list(dict.fromkeys(t for g in sorted(found) for t in self._tokens[g] if t not in have))
 
 

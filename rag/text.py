@@ -67,7 +67,7 @@ def is_dictionary_word(text: str) -> bool:
 
 def subwords(word: str) -> list[str]:
     """The dictionary words inside a Chinese word, for a query word the index lacks:
-    '词表扩充' -> ['词表', '扩充'], '在实践中' -> ['实践']; [] for ASCII or single characters."""
+    '词表扩充' -> ['词表', '扩充'], '在实践中' -> ['实践']; [] for ASCII or words under three characters."""
     if word.isascii() or len(word) < 3:
         return []
     return [p for p in _jieba().lcut_for_search(word) if p != word and p not in STOPWORDS and len(p) > 1]
