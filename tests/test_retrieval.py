@@ -20,8 +20,8 @@ def test_eval_set_quality(retriever) -> None:
     print(result.report())
     assert result.recall_at_5 >= MIN_R5
     assert result.mrr_at_10 >= MIN_MRR
-    # The relevance model is fitted on calibration.tsv, never on this set; measured 171/173 and 9/460 (README)
-    assert result.n_out_of_scope - result.out_of_scope_rejected <= 0.015 * result.n_out_of_scope
+    # The relevance model is fitted on calibration.tsv, never on this set; measured 172/173 and 8/460 (README)
+    assert result.n_out_of_scope - result.out_of_scope_rejected <= 0.01 * result.n_out_of_scope
     assert result.in_scope_rejected <= 0.03 * result.n_in_scope
 
 
