@@ -21,7 +21,7 @@ from rag import prompts
 from rag.llm import describe_error, make_chat_model
 from rag.retriever import Hit, Retriever
 from rag.settings import Settings
-from rag.text import tokenize
+from rag.text import is_topical, tokenize
 
 MAX_HISTORY_TURNS = 6  # older turns are dropped from the prompt and from condensing
 HISTORY_ANSWER_CHARS = 600  # a past answer is cut to this in the prompt
@@ -36,10 +36,12 @@ _BRACKET = re.compile(r"\[([^\[\]\n]{1,120})\]")
 _QID = re.compile(r"^Q\d{3}$")
 _NOTE_REF = re.compile(r"\[(Q\d{3})\]")
 _DOC_LIKE = re.compile(r"\.(pdf|md|txt|docx|html?)\b|\bp\.\s*\d+", re.I)
-# A follow-up leans on the previous turn: pronouns, "what about", "…呢？", or no content words at all.
-_ANAPHORA = re.compile(
-    r"它|它们|其|这个|那个|这种|那种|这些|那些|该方法|上面|前面|刚才|那么|那它|还有呢|呢[？?]?\s*$"
-    r"|\b(it|its|they|them|this|that|these|those)\b|what about|how about|^and\b",
+# A follow-up leans on the previous turn: "what about", "…呢？", no content words at all, or a pronoun
+# with no topic named before it in the question itself.
+_CONTINUATION = re.compile(r"还有呢|呢[？?]?\s*$|what about|how about|^and\b", re.I)
+_PRONOUN = re.compile(
+    r"它们|它|其|这个|那个|这种|那种|这些|那些|该方法|上面|前面|刚才|那么"
+    r"|\b(it|its|they|them|this|that|these|those)\b",
     re.I,
 )
 
@@ -352,8 +354,12 @@ def history_messages(history: list[Turn]) -> list[BaseMessage]:
 
 
 def is_followup(question: str) -> bool:
-    # "缺点呢？", "它怎么训练", "what about inference?"; a bare topic ("GeGLU") is a new question
-    return bool(_ANAPHORA.search(question)) or not tokenize(question)
+    # "缺点呢？", "它怎么训练", "what about inference?"; a bare topic ("GeGLU") is a new question, and so
+    # is one whose pronoun points back inside it ("用 langchain 后 token 消耗特别大，是它本身的问题吗")
+    if not tokenize(question) or _CONTINUATION.search(question):
+        return True
+    pronoun = _PRONOUN.search(question)
+    return pronoun is not None and not any(is_topical(t) for t in tokenize(question[: pronoun.start()]))
 
 
 class Answerer:

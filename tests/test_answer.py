@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import Answerer, CitationFilter, Turn, excerpt, smalltalk
+from rag.answer import Answerer, CitationFilter, Turn, excerpt, is_followup, smalltalk
 from rag.errors import RagError
 from rag.evaluation import evaluate_answers, load_queries
 from rag.settings import get_settings
@@ -96,6 +96,36 @@ def test_follow_up_carries_the_topic_without_an_llm(retriever) -> None:
     assert any(c.id in {"Q077", "Q078", "Q079", "Q085", "Q086"} for c in follow.citations)
     fresh = answerer.answer("旋转位置编码 RoPE 的优点", history)  # a new topic is not rewritten
     assert fresh.standalone_query == "旋转位置编码 RoPE 的优点"
+
+
+@pytest.mark.parametrize(
+    ("question", "leans_on_history"),
+    [
+        ("那它的缺点呢？", True),
+        ("它和 QLoRA 有什么区别", True),
+        ("详细说说它的原理", True),
+        ("and how is it trained?", True),
+        ("RoPE 呢", True),
+        ("为什么", True),
+        # the pronoun points back inside the question: a new question, searched as typed
+        ("用langchain跑下来发现token消耗特别大,API钱烧得飞快,是它本身的问题吗", False),
+        ("LoRA 和它的变体有哪些", False),
+        ("Is LoRA cheaper, and why is it faster?", False),
+        ("GeGLU", False),
+    ],
+)
+def test_what_counts_as_a_follow_up(question: str, leans_on_history: bool) -> None:
+    assert is_followup(question) is leans_on_history
+
+
+def test_a_new_question_with_its_own_pronoun_is_not_glued_to_the_last_turn(retriever) -> None:
+    answerer = Answerer(retriever, get_settings())
+    first = answerer.answer("你好，LoRA 是什么？")
+    history = [Turn("你好，LoRA 是什么？", first.answer, first.standalone_query)]
+    question = "用langchain跑下来发现token消耗特别大,API钱烧得飞快,是它本身的问题吗"
+    second = answerer.answer(question, history)
+    assert second.standalone_query == question
+    assert not second.refused and second.citations[0].id in {"Q072", "Q059"}
 
 
 def test_answer_figures_on_the_eval_set(retriever) -> None:
