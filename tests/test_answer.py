@@ -81,6 +81,14 @@ def test_typos_are_repaired_in_the_query_that_is_searched(retriever) -> None:
     assert not result.refused and result.citations[0].id in {"Q042", "Q037", "Q041"}
 
 
+def test_a_refusal_offers_nearest_questions_only_when_plausibly_related(retriever) -> None:
+    answerer = Answerer(retriever, get_settings())
+    far = answerer.answer("XGBoost 和 LightGBM 有什么区别")
+    assert far.refused and not far.nearest  # its top hits score above noise, but nothing is related
+    near = answerer.answer("OOM 解决")  # too terse to answer, close enough to offer the entry
+    assert near.refused and "Q034" in [h.id for h in near.nearest]
+
+
 def test_a_greeting_with_a_question_is_a_question(retriever) -> None:
     assert smalltalk("你好，LoRA 是什么？") is None
     result = Answerer(retriever, get_settings()).answer("你好，LoRA 是什么？")
