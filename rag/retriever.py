@@ -153,7 +153,7 @@ class Retriever:
     def _load_phrases(self) -> None:
         """One vector per way the bank asks an entry (its question, each 问法 line). Chunks hold three
         问法 lines each, which retrieves best; one phrasing alone says more about "is this exactly
-        that question". Calibration set, 5-fold CV: in-scope refused 5.6% -> 2.9% (with query_mass)."""
+        that question". With query_mass, calibration-set cross-validation: in-scope refused 5.6% -> 2.9%."""
         phrases: list[str] = []
         self.phrase_span: dict[str, tuple[int, int]] = {}  # "Q077" -> (start, end) rows of phrase_vecs
         for bid in self.bank_ids:
