@@ -101,6 +101,7 @@ class Retriever:
         self.bm25 = BM25Index([self.synonyms.expand(t, tokenize(t)) for t in self.texts])
         self.spelling = SpellFixer(self.bm25.vocab, self.bm25.df, self.texts)
         self.kind = np.array([m["kind"] for m in self.metas], dtype=object)
+        self.is_doc = self.kind == "doc"  # comparing the object array per query costs ~5 ms at 100k chunks
         # per vocabulary column: does any question, 问法 or document chunk (not only a note) have it?
         central = np.flatnonzero(self.kind != "note")
         self.central_term = self.bm25.weights[central].getnnz(axis=0) > 0
@@ -208,7 +209,7 @@ class Retriever:
             mask &= self.source == source
             conds.append({"source": source})
         if bank_only:
-            mask &= self.kind != "doc"
+            mask &= ~self.is_doc
         if not mask.any():
             return []
 
@@ -225,16 +226,19 @@ class Retriever:
             sims = self.bank_vecs[mask[self.bank_rows]] @ q
             top = np.argpartition(-sims, min(n_dense, len(sims)) - 1)[:n_dense]
             dense = {int(rows[j]): min(1.0, max(0.0, float(sims[j]))) for j in top}
-        n_docs = int((mask & (self.kind == "doc")).sum())
+        n_docs = int((mask & self.is_doc).sum())
         if n_docs:
-            where = conds[0] if len(conds) == 1 else {"$and": conds}
-            res = self.collection.query(
-                query_embeddings=[qv], n_results=min(n_docs, n_dense), where=where, include=["distances"]
-            )
-            dense |= {
-                self.row[cid]: min(1.0, max(0.0, 1.0 - d))
-                for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)
-            }
+            # Without a section or source filter, ask Chroma unfiltered (the top n_dense of everything,
+            # as before exact bank search) and skip the bank chunks it returns, already scored above: a
+            # metadata filter makes Chroma pre-select ids through SQLite, 49 ms a query at 10k chunks
+            # and 317 ms at 100k instead of a few.
+            where = {"$and": conds} if len(conds) > 1 else None
+            n = min(n_docs if where else len(self.chunk_ids), n_dense)
+            res = self.collection.query(query_embeddings=[qv], n_results=n, where=where, include=["distances"])
+            for cid, d in zip(res["ids"][0], res["distances"][0], strict=True):
+                row = self.row[cid]
+                if self.is_doc[row]:
+                    dense[row] = min(1.0, max(0.0, 1.0 - d))
         floor = min(dense.values()) if dense else 0.0  # an unseen chunk is at most this similar
         raw, mass = self.bm25.scores(terms)
         lexical = np.clip(raw / mass, 0.0, 1.0) if mass > 0 else np.zeros_like(raw)
