@@ -101,7 +101,7 @@ class Retriever:
         self.bm25 = BM25Index([self.synonyms.expand(t, tokenize(t)) for t in self.texts])
         self.spelling = SpellFixer(self.bm25.vocab, self.bm25.df, self.texts)
         self.kind = np.array([m["kind"] for m in self.metas], dtype=object)
-        self.is_doc = self.kind == "doc"  # comparing the object array per query costs ~5 ms at 100k chunks
+        self.is_doc = self.kind == "doc"  # comparing the object array per query costs ~1 ms at 100k chunks
         # per vocabulary column: does any question, 问法 or document chunk (not only a note) have it?
         central = np.flatnonzero(self.kind != "note")
         self.central_term = self.bm25.weights[central].getnnz(axis=0) > 0
@@ -221,9 +221,10 @@ class Retriever:
         q = np.asarray(qv, dtype=np.float32)
         q /= max(float(np.linalg.norm(q)), 1e-12)
         dense: dict[int, float] = {}
-        rows = self.bank_rows[mask[self.bank_rows]]
+        allowed = mask[self.bank_rows]
+        rows = self.bank_rows[allowed]
         if len(rows):
-            sims = self.bank_vecs[mask[self.bank_rows]] @ q
+            sims = self.bank_vecs[allowed] @ q
             top = np.argpartition(-sims, min(n_dense, len(sims)) - 1)[:n_dense]
             dense = {int(rows[j]): min(1.0, max(0.0, float(sims[j]))) for j in top}
         n_docs = int((mask & self.is_doc).sum())
