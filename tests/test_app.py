@@ -88,6 +88,14 @@ def test_refusal_is_shown_as_such(use_bank_index) -> None:
     assert at.session_state["turns"][0].refused
 
 
+def test_an_unknown_id_is_one_error_line_not_a_traceback(use_bank_index) -> None:
+    at = app()
+    at.chat_input[0].set_value("Q999").run()
+    no_exceptions(at)
+    assert any("unknown id Q999" in e.value for e in at.error)
+    assert not at.session_state["turns"]  # nothing recorded: the next question starts clean
+
+
 def test_the_searched_query_is_shown_when_it_differs(use_bank_index) -> None:
     at = app()
     at.chat_input[0].set_value("选转位置编码的思路是啥").run()

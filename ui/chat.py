@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from rag.answer import AnswerResult, Citation
+from rag.errors import RagError
 from rag.service import Assistant
 from ui.common import answerer_for, ask, get_assistant, record, sidebar, state
 
@@ -72,7 +73,11 @@ def main() -> None:
         st.markdown(question)
     with st.chat_message("assistant"):
         answerer = answerer_for(assistant, cfg)
-        stream = answerer.start(question, ss["history"], k=cfg.k, section=cfg.section)
+        try:
+            stream = answerer.start(question, ss["history"], k=cfg.k, section=cfg.section)
+        except RagError as exc:  # e.g. "Q999": one line saying what to do, not a traceback
+            st.error(str(exc))
+            return
         if stream.refused:
             st.info("".join(stream))
         else:
