@@ -24,9 +24,10 @@ from rag.bank import Entry
 SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", "!", "?", ";", ". ", "，", ",", " ", ""]
 # Bump when the chunks made from the same file change: ingest then re-chunks unchanged files.
 CHUNKING_VERSION = 2
-# Paraphrases per chunk. On tests/eval/calibration.tsv, in-scope queries refused with every
-# out-of-scope one refused: 1 per chunk 14/136, 2: 8, 3: 5, 4: 39, 5: 9, all in one chunk: 32. A few
-# phrasings together make a steadier vector than one; many blur it. Fewer rows also ingest faster.
+# Paraphrases per chunk. On the calibration set of the time (the first block of corpus/scope_examples.tsv),
+# in-scope queries refused with every out-of-scope one refused: 1 per chunk 14/136, 2: 8, 3: 5, 4: 39,
+# 5: 9, all in one chunk: 32. A few phrasings together make a steadier vector than one; many blur it.
+# Fewer rows also ingest faster.
 ALIASES_PER_CHUNK = 3
 # A note up to this many characters stays one chunk (the bank's notes are 150-800 chars).
 NOTE_CHUNK_CHARS = 900

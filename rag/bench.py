@@ -97,7 +97,7 @@ def app_cold_start(data_dir: Path, runs: int = 2) -> str:
 def run_bench(settings: Settings, sizes: list[int], n_queries: int) -> int:
     from ingest.pipeline import ingest
     from rag.embeddings import embedder_name, make_embeddings
-    from rag.evaluation import load_queries
+    from rag.labelled import load_queries
     from rag.retriever import Retriever
 
     if settings.chroma_host:

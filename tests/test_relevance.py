@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,20 +12,29 @@ from langchain_core.embeddings import Embeddings
 
 from rag.embeddings import embed_cached
 from rag.errors import RagError
-from rag.evaluation import calibrate, load_queries
-from rag.relevance import DEFAULT, MODEL_FILE, RelevanceModel, fit, load_relevance_model, relevance_of_features
+from rag.evaluation import calibrate
+from rag.labelled import load_queries
+from rag.relevance import (
+    DEFAULT,
+    IN_SCOPE_REFUSED,
+    MODEL_FILE,
+    RelevanceModel,
+    fit,
+    load_relevance_model,
+    relevance_of_features,
+)
 from rag.settings import Settings, get_settings
 
 
-def test_fit_separates_and_puts_the_threshold_above_all_negatives_but_one() -> None:
+def test_fit_separates_and_puts_the_threshold_at_the_in_scope_share_it_may_refuse() -> None:
     rng = np.random.default_rng(0)
-    pos = rng.normal([0.7, 0.7, 0.5, 0.0], 0.08, size=(60, 4))
-    neg = rng.normal([0.4, 0.3, 0.1, 0.4], 0.08, size=(40, 4))
-    x, y = np.vstack([pos, neg]), np.array([True] * 60 + [False] * 40)
+    pos = rng.normal([0.7, 0.7, 0.5, 0.0], 0.08, size=(200, 4))
+    neg = rng.normal([0.4, 0.3, 0.1, 0.4], 0.08, size=(100, 4))
+    x, y = np.vstack([pos, neg]), np.array([True] * 200 + [False] * 100)
     model = fit(x, y, "usem3")
     scores = relevance_of_features(model, x)
-    assert (scores[~y] >= model.threshold).sum() == 1  # all out-of-scope refused but the single top one
-    assert (scores[y] >= model.threshold).mean() > 0.9
+    assert (scores[y] < model.threshold).sum() == int(IN_SCOPE_REFUSED * 200)  # 4 of 200 refused
+    assert (scores[~y] >= model.threshold).sum() == 0  # these classes barely overlap
     assert model.weights[0] > 0 and model.weights[3] < 0  # similarity helps, unknown terms hurt
 
 
@@ -33,8 +43,8 @@ def test_fit_needs_both_classes() -> None:
         fit(np.ones((5, 4)), np.ones(5, dtype=bool), "usem3")
 
 
-def test_shipped_model_is_what_calibrate_fits_on_the_calibration_file(retriever) -> None:
-    model, report = calibrate(retriever, load_queries(get_settings().calibration_file))
+def test_shipped_model_is_what_calibrate_fits_on_the_scope_examples(retriever) -> None:
+    model, report = calibrate(retriever, load_queries(get_settings().scope_examples_file))
     assert model.embedder == DEFAULT.embedder
     assert model.weights == pytest.approx(DEFAULT.weights, abs=0.05)
     assert model.threshold == pytest.approx(DEFAULT.threshold, abs=0.01)
@@ -44,7 +54,7 @@ def test_shipped_model_is_what_calibrate_fits_on_the_calibration_file(retriever)
 def test_a_saved_model_is_used_for_its_own_embedder_only(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path)
     assert load_relevance_model(settings, "usem3") == DEFAULT
-    mine = RelevanceModel((1.0, 2.0, 3.0, -4.0, 0.2, 3.0, -2.0), -1.5, 0.42, "sentence-transformers:BAAI/bge-m3")
+    mine = RelevanceModel((1.0, 2.0, 3.0, -4.0, 0.2, 3.0, -2.0, -6.0), -1.5, 0.42, "sentence-transformers:BAAI/bge-m3")
     mine.save(tmp_path / MODEL_FILE)
     assert load_relevance_model(settings, "sentence-transformers:BAAI/bge-m3") == mine
     with caplog.at_level(logging.WARNING):
@@ -125,4 +135,49 @@ def test_the_retriever_reuses_its_phrase_vectors(bank_settings, embeddings) -> N
     assert (bank_settings.data_dir / "phrase_vectors.npz").is_file()  # written by the shared retriever
     counting = CountingEmbeddings(embeddings)
     Retriever(bank_settings, embeddings=counting)
-    assert counting.texts == 0  # not the ~2.2k phrasings again
+    assert counting.texts == 0  # not the ~2.2k phrasings again, nor the scope examples
+
+
+def test_example_gap_reads_near_misses_apart_from_the_banks_own_questions(retriever) -> None:
+    # nearer questions the scope examples mark out of scope than any in-scope example or bank phrasing
+    for query in ("XGBoost 和 LightGBM 有什么区别", "红烧肉怎么做才软糯"):
+        assert retriever.search(query, k=5, bank_only=True)[0].example_gap > 0.3, query
+    for query in ("lora是啥", "RoPE 的优点"):
+        assert retriever.search(query, k=5, bank_only=True)[0].example_gap < -0.3, query
+
+
+def _examples_retriever(bank_settings, embeddings, tmp_path: Path, lines: str | None):
+    """A retriever on a copy of the shared index, with these scope examples (None: no file)."""
+    from rag.retriever import Retriever
+
+    data = tmp_path / "data"
+    if not data.exists():
+        shutil.copytree(bank_settings.data_dir, data)
+    path = tmp_path / f"examples-{abs(hash(lines))}.tsv"
+    if lines is not None:
+        path.write_text(lines, encoding="utf-8")
+    return Retriever(bank_settings.model_copy(update={"data_dir": data, "scope_examples": path}), embeddings=embeddings)
+
+
+def test_a_query_is_compared_with_every_scope_example_but_its_own_line(bank_settings, embeddings, tmp_path) -> None:
+    others = "宫保鸡丁的做法\t-\nLoRA 是什么\tQ077\n"
+    both = _examples_retriever(bank_settings, embeddings, tmp_path, "红烧肉怎么做才软糯\t-\n" + others)
+    without = _examples_retriever(bank_settings, embeddings, tmp_path, others)
+
+    def gap(r, query: str) -> float:
+        return r.search(query, k=3, bank_only=True)[0].example_gap
+
+    # calibration scores each example as a new question: its own line is left out
+    assert gap(both, "红烧肉怎么做才软糯") == pytest.approx(gap(without, "红烧肉怎么做才软糯"), abs=1e-6)
+    assert gap(both, "红烧肉怎么炖才软糯") > gap(without, "红烧肉怎么炖才软糯") + 0.1  # a new question meets it
+
+
+def test_scope_examples_missing_or_one_sided(bank_settings, embeddings, tmp_path, caplog) -> None:
+    with caplog.at_level(logging.WARNING):
+        r = _examples_retriever(bank_settings, embeddings, tmp_path, None)
+    assert "no scope examples at" in caplog.text
+    assert r.search("红烧肉怎么做才软糯", k=3, bank_only=True)[0].example_gap == 0.0
+    with pytest.raises(RagError, match=r"examples-.*\.tsv: scope examples need both in-scope and out-of-scope"):
+        _examples_retriever(bank_settings, embeddings, tmp_path, "LoRA 是什么\tQ077\n")
+    with pytest.raises(RagError, match=r"examples-.*\.tsv:2: expected `query<TAB>Q001,Q002`"):
+        _examples_retriever(bank_settings, embeddings, tmp_path, "LoRA 是什么\tQ077\nno tab here\n")
