@@ -75,17 +75,7 @@ class Hit:
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("chunk_id")
-        for key in (
-            "score",
-            "dense",
-            "lexical",
-            "coverage",
-            "unknown",
-            "peripheral",
-            "phrase",
-            "query_mass",
-            "example_gap",
-        ):
+        for key in FLOAT_FIELDS:
             d[key] = round(d[key], 4)
         return d
 
@@ -195,8 +185,9 @@ class Retriever:
         """Vectors of the scope examples: user questions labelled with the entries that answer them or
         with none. Which kind a query sits nearer to separates near misses that the bank's own wording
         cannot: "GAN 训练 mode collapse" is as close to the bank as many real questions, but closer
-        still to questions it does not answer. Cross-validation on the examples (with the query's own
-        line left out): in-scope refused at 1 % of out-of-scope accepted 4.0 % -> 2.6 %."""
+        still to questions it does not answer. Cross-validation on the examples (held-out ones compared
+        with the training folds' only), at about 2.2 % of in-scope refused: out of scope accepted
+        13.4 % -> 4.1 %."""
         path = self.settings.scope_examples_file
         self.example_vecs = np.zeros((0, 0), dtype=np.float32)
         self.example_in = np.zeros(0, dtype=bool)  # per example: does some bank entry answer it?
@@ -227,7 +218,7 @@ class Retriever:
     def _example_gap(self, query: str, q: np.ndarray) -> float:
         """Hit.example_gap for a spell-fixed query and its unit vector. The bank's own phrasings count
         as in-scope examples too: "LoRA 的原理是什么" is nearer "sora 是什么原理" (out of scope) than
-        any in-scope example, but nearer still to Q078's "LoRA 的思路是什么"."""
+        any in-scope example, but nearer still to Q078's "LoRA 的思路是什么" (relevance 0.53 -> 0.78)."""
         if not len(self.example_vecs):
             return 0.0
         sims = self.example_vecs @ q
