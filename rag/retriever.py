@@ -61,7 +61,8 @@ class Hit:
     phrase: float = 0.0
     query_mass: float = 0.0
     # The query's cosine to the nearest out-of-scope scope example minus that to the nearest in-scope
-    # one or bank phrasing (corpus/scope_examples.tsv); > 0: it reads like questions the bank does not answer.
+    # one or bank phrasing (corpus/scope_examples.tsv); > 0: it reads like questions the bank does not
+    # answer. For a document chunk at most 0: the examples speak for the bank, not for your documents.
     example_gap: float = 0.0
 
     @property
@@ -324,7 +325,9 @@ class Retriever:
         gap = self._example_gap(query, q)
         for hit in hits:
             hit.query_mass = mass / self.bm25.unknown_idf
-            hit.example_gap = gap
+            # The examples say what the bank answers, not what your documents do: a paper on
+            # speculative decoding must not be vetoed because the bank's examples list it as out of scope.
+            hit.example_gap = gap if hit.id else min(gap, 0.0)
             if hit.id:
                 start, end = self.phrase_span[hit.id]
                 hit.phrase = float(np.max(self.phrase_vecs[start:end] @ q))

@@ -86,8 +86,8 @@ def test_a_refusal_offers_nearest_questions_only_when_plausibly_related(retrieve
     answerer = Answerer(retriever, get_settings())
     far = answerer.answer("XGBoost 和 LightGBM 有什么区别")
     assert far.refused and not far.nearest  # its top hits score above noise, but nothing is related
-    near = answerer.answer("OOM 解决")  # too terse to answer, close enough to offer the entry
-    assert near.refused and "Q034" in [h.id for h in near.nearest]
+    near = answerer.answer("gelu的共识是啥来着")  # 共识 for 公式, a slip typo repair leaves: close enough to offer
+    assert near.refused and "Q168" in [h.id for h in near.nearest]
 
 
 def test_a_greeting_with_a_question_is_a_question(retriever) -> None:
@@ -239,6 +239,29 @@ def test_prompt_injection_in_a_document_stays_data(fake_llm: FakeOpenAI, embeddi
     assert injection in context  # the document reaches the model only inside the context block
     assert result.answer.startswith("合并前先用 bf16 加载底座 [lora-tips.md]")
     assert result.citations[0].label == "lora-tips.md"
+
+
+def test_a_document_answers_what_the_bank_lists_as_out_of_scope(embeddings, tmp_path: Path) -> None:
+    """The scope examples speak for the bank only: your own paper on a topic they list as out of scope
+    is still found and cited."""
+    from ingest.pipeline import ingest
+    from rag.retriever import Retriever
+
+    doc = tmp_path / "speculative-decoding.md"
+    doc.write_text(
+        "投机采样 (speculative decoding)：先用一个小的草稿模型连续猜出几个 token，再由大模型一次前向并行验证，"
+        "按接受率保留被接受的前缀；拒绝时从修正后的分布重新采样，因此输出分布与大模型单独解码相同，"
+        "而大模型的前向次数减少，推理加速约 2–3 倍。",
+        encoding="utf-8",
+    )
+    settings = get_settings()
+    ingest([doc], settings, show_bar=False, embeddings=embeddings)
+    retriever = Retriever(settings, embeddings=embeddings)
+    query = "投机采样是怎么加速大模型推理的"
+    hits = retriever.search(query, k=5)
+    assert hits[0].id is None and hits[0].example_gap <= 0.0
+    result = Answerer(retriever, settings).answer(query)
+    assert not result.refused and result.citations[0].label == "speculative-decoding.md"
 
 
 def test_unknown_provider_and_missing_key_are_clear_errors(retriever, monkeypatch) -> None:
