@@ -208,8 +208,8 @@ class Retriever:
         contents = [" ".join(tokenize_parts(t)[0]) for t in texts]
         unique = list(dict.fromkeys(texts + [c for c in contents if c]))
         where = {t: i for i, t in enumerate(unique)}
-        path = self.settings.data_dir / "example_vectors.npz"
-        vecs = embed_cached(self.embeddings, embedder_name(self.settings), unique, path)
+        cache = self.settings.data_dir / "example_vectors.npz"
+        vecs = embed_cached(self.embeddings, embedder_name(self.settings), unique, cache)
         both = [
             vecs[where[t]] + (vecs[where[c]] if c and c != t else 0.0) for t, c in zip(texts, contents, strict=True)
         ]
