@@ -81,6 +81,11 @@ class Hit:
         return d
 
 
+def _content_words(text: str) -> str:
+    """The text's content words alone, which a query's vector is averaged with (_query_vector)."""
+    return " ".join(tokenize_parts(text)[0])
+
+
 def _snippet(text: str, meta: dict[str, Any], limit: int = 240) -> str:
     if meta["kind"] == "note" and text.startswith(meta["question"]):
         text = text[len(meta["question"]) :]
@@ -205,7 +210,7 @@ class Retriever:
             self.example_row.setdefault(t, []).append(i)
         self.example_in = np.array([bool(e.gold) for e in examples])
         # Embedded as search embeds a query (_query_vector): the text plus its content words alone.
-        contents = [" ".join(tokenize_parts(t)[0]) for t in texts]
+        contents = [_content_words(t) for t in texts]
         unique = list(dict.fromkeys(texts + [c for c in contents if c]))
         where = {t: i for i, t in enumerate(unique)}
         cache = self.settings.data_dir / "example_vectors.npz"
@@ -216,8 +221,9 @@ class Retriever:
         out = np.array(both, dtype=np.float32)
         self.example_vecs = out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
-    def _example_gap(self, query: str, q: np.ndarray) -> float:
-        """Hit.example_gap for a spell-fixed query and its unit vector. The bank's own phrasings count
+    def _example_gap(self, query: str, q: np.ndarray, phrase_sims: np.ndarray) -> float:
+        """Hit.example_gap for a spell-fixed query, its unit vector and its cosine to each bank phrasing
+        (phrase_vecs @ q). The bank's own phrasings count
         as in-scope examples too: "LoRA 的原理是什么" is nearer "sora 是什么原理" (out of scope) than
         any in-scope example, but nearer still to Q078's "LoRA 的思路是什么" (relevance 0.53 -> 0.78)."""
         if not len(self.example_vecs):
@@ -225,8 +231,8 @@ class Retriever:
         sims = self.example_vecs @ q
         sims[self.example_row.get(query, [])] = -1.0  # its own line (calibration) says nothing new
         nearest_in = float(sims[self.example_in].max())
-        if self.phrase_vecs.size:  # an index of your documents alone has no bank phrasings
-            nearest_in = max(nearest_in, float(np.max(self.phrase_vecs @ q)))
+        if phrase_sims.size:  # an index of your documents alone has no bank phrasings
+            nearest_in = max(nearest_in, float(phrase_sims.max()))
         return float(sims[~self.example_in].max()) - nearest_in
 
     # ----- public API -----
@@ -322,7 +328,8 @@ class Retriever:
         ranked = sorted(best.values(), key=lambda t: -t[0])[:k]
         hits = [self._hit(row, s, d, lx) for s, d, lx, row in ranked]
         self._add_coverage(hits, terms, mass, [row for *_, row in ranked])
-        gap = self._example_gap(query, q)
+        phrase_sims = self.phrase_vecs @ q if self.phrase_vecs.size else np.zeros(0, dtype=np.float32)
+        gap = self._example_gap(query, q, phrase_sims)
         for hit in hits:
             hit.query_mass = mass / self.bm25.unknown_idf
             # The examples say what the bank answers, not what your documents do: a paper on
@@ -330,7 +337,7 @@ class Retriever:
             hit.example_gap = gap if hit.id else min(gap, 0.0)
             if hit.id:
                 start, end = self.phrase_span[hit.id]
-                hit.phrase = float(np.max(self.phrase_vecs[start:end] @ q))
+                hit.phrase = float(np.max(phrase_sims[start:end]))
             else:
                 hit.phrase = hit.dense
         return hits
@@ -391,7 +398,7 @@ class Retriever:
         """The query's embedding averaged with that of its content words alone: colloquial filler
         ("好像…咋回事") pulls USE vectors away from the bank's wording. Eval set: R@1 0.798 -> 0.815,
         MRR@10 0.859 -> 0.874, at the cost of embedding two texts instead of one."""
-        content = " ".join(tokenize_parts(query)[0])
+        content = _content_words(query)
         if not content or content == query:
             return self.embeddings.embed_query(query)
         both = np.asarray(self.embeddings.embed_documents([query, content]), dtype=np.float32)
