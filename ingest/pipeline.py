@@ -20,10 +20,11 @@ from tqdm import tqdm
 from ingest.chunking import CHUNKING_VERSION, Chunk, chunk_bank, chunk_documents
 from ingest.loaders import SUFFIXES, LoadError, load
 from rag.bank import is_bank_file, parse_bank_text
-from rag.embeddings import embedder_name, make_embeddings
 from rag.errors import RagError
+from rag.index.embeddings import embedder_name, make_embeddings
+from rag.index.snapshot import build_snapshot
+from rag.index.store import chroma_client, drop_collection, get_all, mark_fingerprint, open_collection
 from rag.settings import Settings
-from rag.store import chroma_client, drop_collection, get_all, open_store
 
 EMBED_BATCH = 64
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
@@ -42,6 +43,7 @@ class IngestReport:
     seconds: float = 0.0
     embed_seconds: float = 0.0  # of `seconds`: computing vectors
     write_seconds: float = 0.0  # of `seconds`: upserting into Chroma
+    snapshot_seconds: float = 0.0  # of `seconds`: the fingerprint and the search snapshot
 
     def summary(self) -> str:
         return (
@@ -113,8 +115,7 @@ def ingest(
     client = chroma_client(settings)
     if rebuild:
         drop_collection(settings, client)
-    store = open_store(settings, embeddings, name, create=True, client=client)
-    collection = store._collection
+    collection = open_collection(settings, name, create=True, client=client)
 
     # What the index holds now: source -> (file hash, chunk ids)
     existing = get_all(collection, ["metadatas"])
@@ -190,5 +191,11 @@ def ingest(
     report.write_seconds = time.perf_counter() - t_write
     report.chunks_embedded = len(to_embed)
     report.chunks_total = collection.count()
+    # what searches load: the lexical index and tables of the store as it is now, keyed by its contents
+    t_snapshot = time.perf_counter()
+    changed = to_embed or to_delete or report.updated or report.removed
+    if changed or not (collection.metadata or {}).get("fingerprint"):
+        build_snapshot(collection, settings, mark_fingerprint(collection))
+    report.snapshot_seconds = time.perf_counter() - t_snapshot
     report.seconds = time.perf_counter() - t0
     return report

@@ -8,14 +8,26 @@ import sys
 from pathlib import Path
 
 from rag.errors import RagError
-from rag.retriever import Hit, Retriever
+from rag.retrieval.hits import Hit, SearchResult
+from rag.retrieval.retriever import Retriever
 from rag.settings import Settings, get_settings
 
 
-def _print_hits(query: str, hits: list[Hit], as_json: bool, relevant: bool | None = None) -> None:
-    if as_json:
-        print(json.dumps({"query": query, "hits": [h.to_json() for h in hits]}, ensure_ascii=False), flush=True)
-        return
+def _search_json(retriever: Retriever, result: SearchResult) -> dict:
+    from rag.relevance.features import feature_values
+
+    relevance = retriever.relevance(result)
+    return {
+        "query": result.query,
+        "searched": result.searched,
+        "relevance": round(relevance, 4),
+        "relevant": relevance >= retriever.min_score,
+        "features": {k: round(v, 4) for k, v in feature_values(result).items()},
+        "hits": [h.to_json() for h in result.hits],
+    }
+
+
+def _print_hits(hits: list[Hit], relevant: bool | None = None) -> None:
     if relevant is False:
         print("(nothing relevant in the bank; nearest entries below)")
     for h in hits:
@@ -69,8 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--llm", help="answer figures for this provider (default: extractive)")
 
     k = sub.add_parser("calibrate", help="fit the 'nothing relevant' decision on labelled queries")
-    k.add_argument("--queries", type=Path, help="TSV file (default: RAG_CALIBRATION_FILE)")
+    k.add_argument("--queries", type=Path, help="TSV file (default: RAG_SCOPE_EXAMPLES)")
     k.add_argument("--save", action="store_true", help="write the model next to the index; search then uses it")
+    k.add_argument("--cv", action="store_true", help="cross-validate the feature choices instead (docs/relevance.md)")
+    k.add_argument("--splits", type=_whole_number, default=30, help="random 5-fold splits for --cv")
 
     b = sub.add_parser("bench", help="speed and memory figures")
     b.add_argument("--sizes", default="10000,100000", help="synthetic index sizes, comma-separated")
@@ -80,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "bench":
-        from rag.bench import run_bench
+        from rag.evaluation.bench import run_bench
 
         return run_bench(settings, [int(x) for x in args.sizes.split(",") if x.strip()], args.queries)
     retriever = Retriever(settings)
@@ -90,20 +104,27 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             for line in sys.stdin:
                 query = line.rstrip("\r\n")
                 try:
-                    hits = retriever.search(query, args.k, section=args.section, source=args.source)
+                    result = retriever.search(query, args.k, section=args.section, source=args.source)
                 except RagError as exc:
                     print(json.dumps({"query": query, "hits": [], "error": str(exc)}, ensure_ascii=False), flush=True)
                     continue
-                _print_hits(query, hits, True)
+                print(json.dumps(_search_json(retriever, result), ensure_ascii=False), flush=True)
             return 0
         if args.query is None:
             raise RagError("empty query: give a question, or --stdin")
-        hits = retriever.search(args.query, args.k, section=args.section, source=args.source)
-        _print_hits(args.query, hits, args.json, retriever.is_relevant(hits))
+        result = retriever.search(args.query, args.k, section=args.section, source=args.source)
+        if args.json:
+            print(json.dumps(_search_json(retriever, result), ensure_ascii=False))
+        else:
+            _print_hits(result.hits, retriever.is_relevant(result))
     elif args.command == "related":
-        _print_hits(args.target, retriever.related(args.target, args.k), args.json)
+        hits = retriever.related(args.target, args.k)
+        if args.json:
+            print(json.dumps({"query": args.target, "hits": [h.to_json() for h in hits]}, ensure_ascii=False))
+        else:
+            _print_hits(hits)
     elif args.command == "eval":
-        from rag.evaluation import evaluate, evaluate_answers
+        from rag.evaluation.metrics import evaluate, evaluate_answers
         from rag.labelled import load_queries
 
         queries = load_queries(args.queries or settings.eval_file)
@@ -113,25 +134,29 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             for query, gold, top in result.misses:
                 print(f"miss: {query}  gold={','.join(gold)}  top5={','.join(top)}")
         if not args.no_answers:
-            from rag.answer import Answerer
+            from rag.answering.chain import Answerer
 
             answers = evaluate_answers(Answerer(retriever, settings, args.llm or "extractive"), queries)
             print(answers.report())
             if args.misses:
                 print("\n".join(answers.failures))
     elif args.command == "calibrate":
-        from rag.evaluation import calibrate
+        from rag.evaluation.calibrate import calibrate, cv_report
         from rag.labelled import load_queries
-        from rag.relevance import MODEL_FILE
+        from rag.relevance.model import MODEL_FILE
 
-        model, report = calibrate(retriever, load_queries(args.queries or settings.scope_examples_file))
+        queries = load_queries(args.queries or settings.scope_examples_path)
+        if args.cv:
+            print(cv_report(retriever, queries, args.splits))
+            return 0
+        model, report = calibrate(retriever, queries)
         print(report)
         if args.save:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             model.save(settings.data_dir / MODEL_FILE)
             print(f"saved to {settings.data_dir / MODEL_FILE}")
     elif args.command in ("ask", "chat"):
-        from rag.answer import Answerer
+        from rag.answering.chain import Answerer
 
         answerer = Answerer(retriever, settings, args.llm)
         if args.command == "chat":
@@ -175,7 +200,7 @@ def _print_answer(stream) -> None:
 
 
 def _chat(answerer) -> int:
-    from rag.answer import Turn
+    from rag.answering.conversation import Turn
 
     history: list[Turn] = []
     print("大模型面试助手 — 输入问题开始；/new 新对话，/quit 退出。")

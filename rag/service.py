@@ -12,13 +12,14 @@ from pathlib import Path
 
 from ingest.loaders import SUFFIXES
 from ingest.pipeline import IngestReport, Progress, display_source, ingest
-from rag.answer import AnswerResult
+from rag.answering.stream import AnswerResult
 from rag.bank import is_bank_file
-from rag.embeddings import embedder_name, make_embeddings
 from rag.errors import RagError
-from rag.retriever import Retriever
+from rag.index.embeddings import embedder_name, make_embeddings
+from rag.index.snapshot import build_snapshot
+from rag.index.store import chroma_client, collection_exists, mark_fingerprint
+from rag.retrieval.retriever import Retriever
 from rag.settings import Settings
-from rag.store import chroma_client, collection_exists
 
 _UNSAFE = re.compile(r"[^\w.\-]+", re.UNICODE)  # keeps CJK letters, digits, _ . -
 
@@ -45,7 +46,7 @@ class Assistant:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.embeddings = make_embeddings(settings)
-        self.lock = threading.Lock()  # ingestion and deletion rewrite shared state
+        self.lock = threading.Lock()  # one writer at a time: ingestion and deletion change the store
         self.retriever: Retriever | None = None
 
     # ----- index lifecycle -----
@@ -103,7 +104,7 @@ class Assistant:
         return target
 
     def sources(self) -> list[SourceInfo]:
-        counts = Counter(m["source"] for m in self.ready_retriever.metas)
+        counts = Counter(self.ready_retriever.snapshot.columns["source"])
         uploads = display_source(self.settings.uploads_dir)
         corpus = display_source(self.settings.corpus_dir)
         out = []
@@ -129,6 +130,7 @@ class Assistant:
                 raise RagError(f"{source} is part of corpus/: remove the file there and re-ingest instead")
             collection = self.ready_retriever.collection
             collection.delete(where={"source": source})
+            build_snapshot(collection, self.settings, mark_fingerprint(collection))
             path = Path(source)
             if info.kind == "upload" and path.resolve().is_relative_to(self.settings.uploads_dir.resolve()):
                 path.unlink(missing_ok=True)
@@ -140,7 +142,7 @@ class Assistant:
         r = self.ready_retriever
         return (
             f"嵌入模型 {embedder_name(self.settings)} · 存储 {self.settings.store_label} · 大模型 {llm_label} · "
-            f"{len(r.bank_ids)} 道题 · {len(r.chunk_ids)} 个分块"
+            f"{len(r.catalogue)} 道题 · {len(r.snapshot)} 个分块"
         )
 
 

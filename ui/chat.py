@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rag.answer import AnswerResult, Citation
+from rag.answering.citations import Citation
+from rag.answering.stream import AnswerResult
 from rag.errors import RagError
 from rag.service import Assistant
 from ui.common import answerer_for, ask, get_assistant, record, sidebar, state
@@ -24,7 +25,7 @@ def citation_card(assistant: Assistant, c: Citation) -> None:
     with st.expander(title):
         if c.id:
             st.caption(f"{c.section} · {c.source}")
-            st.markdown(assistant.ready_retriever.note(c.id) or c.snippet)
+            st.markdown(assistant.ready_retriever.catalogue.note(c.id) or c.snippet)
         else:
             st.caption(c.source + (f" · 第 {c.page} 页" if c.page else ""))
             st.markdown(c.snippet)

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 import streamlit as st
 from pydantic import SecretStr
 
-from rag.answer import Answerer, AnswerResult, Turn
+from rag.answering.chain import Answerer
+from rag.answering.conversation import Turn
+from rag.answering.llm import PROVIDERS, api_key
+from rag.answering.stream import AnswerResult
 from rag.errors import RagError
-from rag.llm import PROVIDERS, api_key
 from rag.service import Assistant
 from rag.settings import Settings, get_settings
 
@@ -107,7 +109,7 @@ def sidebar(assistant: Assistant) -> ChatConfig:
                     help="只保存在本次浏览器会话的内存中，不写入磁盘、日志或索引。",
                 )
         k = st.slider("引用条数 top-k", 1, 10, 5, key="top_k")
-        sections = [ALL_SECTIONS, *assistant.ready_retriever.sections]
+        sections = [ALL_SECTIONS, *assistant.ready_retriever.catalogue.sections]
         section = st.selectbox("章节过滤", sections, key="section")
         st.divider()
         c1, c2 = st.columns(2)

@@ -20,7 +20,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from rag.errors import RagError
-from rag.text import singular, tokenize, tokenize_parts
+from rag.retrieval.text import singular, tokenize, tokenize_parts
 
 _SEPARATORS = re.compile(r"[\s_-]+")
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from functools import cached_property, lru_cache
 
-from rag.text import STOPWORDS, cut, is_dictionary_word, singular
+from rag.retrieval.text import STOPWORDS, cut, is_dictionary_word, singular
 
 _ASCII_WORD = re.compile(r"[A-Za-z]{4,}")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")

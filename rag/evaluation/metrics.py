@@ -1,16 +1,13 @@
-"""Evaluation and calibration on TSVs of `query<TAB>Q001,Q002` (or `-` for out of scope)."""
+"""Retrieval and answer figures on TSVs of `query<TAB>Q001,Q002` (or `-` for out of scope)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from rag.embeddings import embedder_name
+from rag.answering.chain import Answerer
+from rag.answering.citations import BANK_ID, cited_labels
 from rag.labelled import EvalQuery
-from rag.relevance import FEATURES, IN_SCOPE_REFUSED, RelevanceModel, features, fit, tradeoff
-from rag.retriever import Retriever
+from rag.retrieval.retriever import Retriever
 
 
 @dataclass
@@ -38,15 +35,15 @@ def evaluate(retriever: Retriever, queries: list[EvalQuery]) -> EvalResult:
     res = EvalResult()
     r1 = r5 = rr = 0.0
     for q in queries:
-        hits = retriever.search(q.query, k=10, bank_only=True)
-        relevant = retriever.is_relevant(hits)
+        result = retriever.search(q.query, k=10, bank_only=True)
+        relevant = retriever.is_relevant(result)
         if not q.gold:
             res.n_out_of_scope += 1
             res.out_of_scope_rejected += not relevant
             continue
         res.n_in_scope += 1
         res.in_scope_rejected += not relevant
-        ids = [h.id for h in hits]
+        ids = [h.id for h in result.hits]
         rank = next((i for i, hid in enumerate(ids, start=1) if hid in q.gold), None)
         r1 += rank == 1
         r5 += rank is not None and rank <= 5
@@ -56,21 +53,6 @@ def evaluate(retriever: Retriever, queries: list[EvalQuery]) -> EvalResult:
     n = max(res.n_in_scope, 1)
     res.recall_at_1, res.recall_at_5, res.mrr_at_10 = r1 / n, r5 / n, rr / n
     return res
-
-
-def calibrate(retriever: Retriever, queries: list[EvalQuery]) -> tuple[RelevanceModel, str]:
-    """Fit the "nothing relevant" model on labelled queries; returns it and a report of its trade-off."""
-    x = np.array([features(retriever.search(q.query, k=10, bank_only=True)) for q in queries])
-    y = np.array([bool(q.gold) for q in queries])
-    model = fit(x, y, embedder_name(retriever.settings))
-    lines = [
-        f"fitted on {len(queries)} queries ({int(y.sum())} in scope, {int((~y).sum())} out of scope)",
-        "weights (" + ", ".join(FEATURES) + "): " + ", ".join(f"{w:+.4f}" for w in model.weights),
-        f"bias {model.bias:+.4f}  threshold {model.threshold:.4f} (refuses {IN_SCOPE_REFUSED:.0%} of in-scope ones)",
-        "threshold  out-of-scope accepted  in-scope refused",
-    ]
-    lines += [f"{t:9.4f}  {a:20d}  {r:16d}" for t, a, r in tradeoff(model, x, y)]
-    return model, "\n".join(lines)
 
 
 @dataclass
@@ -108,10 +90,7 @@ class AnswerEvalResult:
         )
 
 
-CITATION = re.compile(r"\[([^\[\]\n]{1,120})\]")
-
-
-def evaluate_answers(answerer, queries: list[EvalQuery]) -> AnswerEvalResult:
+def evaluate_answers(answerer: Answerer, queries: list[EvalQuery]) -> AnswerEvalResult:
     res = AnswerEvalResult(mode=answerer.mode)
     for q in queries:
         out = answerer.answer(q.query)
@@ -128,8 +107,7 @@ def evaluate_answers(answerer, queries: list[EvalQuery]) -> AnswerEvalResult:
             res.failures.append(f"refused in-scope: {q.query}")
             continue
         labels = {c.label for c in out.citations}
-        cited = [p.strip() for m in CITATION.findall(out.answer) for p in re.split(r"[,，、]", m)]
-        cited = [c for c in cited if re.fullmatch(r"Q\d{3}", c) or c in labels]
+        cited = [c for c in cited_labels(out.answer) if BANK_ID.match(c) or c in labels]
         res.citations += len(cited)
         res.grounded_citations += sum(c in labels for c in cited)
         res.gold_citations += sum(c in q.gold for c in cited)

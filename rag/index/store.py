@@ -1,19 +1,20 @@
-"""The Chroma store: embedded under the data dir, or a Chroma server when CHROMA_HOST is set.
+"""The Chroma store: embedded under the data dir, or a Chroma server when RAG_CHROMA_HOST is set.
 
 Chunk metadata (Chroma allows no None, so "" / 0 mean absent):
     kind: "question" | "note" | "alias" | "doc"     id: "Q077" | ""      section, question: str | ""
     source: str    page: int (1-based, 0 = none)    chunk: int    file_hash: str (sha256 of the file + chunking recipe)
-Collection metadata: {"embedder": "usem3"} — the model that built the index.
+Collection metadata: {"embedder": "usem3", "fingerprint": "<sha256 of every chunk id + file hash>"}:
+the model that built the index, and what it holds now (ingest sets it; snapshots are keyed by it).
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import chromadb
+from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
-from langchain_chroma import Chroma
-from langchain_core.embeddings import Embeddings
 
 from rag.errors import RagError
 from rag.settings import Settings
@@ -27,7 +28,7 @@ def chroma_client(settings: Settings) -> chromadb.ClientAPI:
         except Exception as exc:  # connection refused, DNS, TLS: one clear line instead
             raise RagError(
                 f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} ({exc}); "
-                "start it (chroma run --path DIR --port N) or unset CHROMA_HOST to use the embedded store"
+                "start it (chroma run --path DIR --port N) or unset RAG_CHROMA_HOST to use the embedded store"
             ) from exc
     settings.chroma_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
@@ -37,10 +38,9 @@ def collection_exists(client: chromadb.ClientAPI, name: str) -> bool:
     return any(c == name or getattr(c, "name", None) == name for c in client.list_collections())
 
 
-def open_store(
-    settings: Settings, embeddings: Embeddings, embedder: str, *, create: bool, client: Any = None
-) -> Chroma:
-    """The LangChain vector store over our collection, refusing an index built by another model."""
+def open_collection(settings: Settings, embedder: str, *, create: bool, client: Any = None) -> Collection:
+    """Our collection, refusing an index built by another model. Vectors are always passed in: the
+    collection has no embedding function of its own."""
     client = client or chroma_client(settings)
     if not collection_exists(client, settings.collection):
         if not create:
@@ -48,19 +48,14 @@ def open_store(
         client.create_collection(
             settings.collection, configuration={"hnsw": {"space": "cosine"}}, metadata={"embedder": embedder}
         )
-    store = Chroma(
-        client=client,
-        collection_name=settings.collection,
-        embedding_function=embeddings,
-        create_collection_if_not_exists=False,
-    )
-    built_with = (store._collection.metadata or {}).get("embedder")
+    collection = client.get_collection(settings.collection)
+    built_with = (collection.metadata or {}).get("embedder")
     if built_with != embedder:
         raise RagError(
             f"the index was built with embedder {built_with!r} but {embedder!r} is configured; "
             "run `python -m ingest --rebuild` to rebuild it with the configured model"
         )
-    return store
+    return collection
 
 
 def drop_collection(settings: Settings, client: Any = None) -> None:
@@ -83,3 +78,24 @@ def get_all(collection: Any, include: list[str], where: dict[str, Any] | None = 
         if len(got["ids"]) < page:
             return out
         offset += page
+
+
+def content_fingerprint(ids: list[str], metadatas: list[dict[str, Any]]) -> str:
+    """What the collection holds: chunk ids encode source and text, file hashes the chunking recipe."""
+    h = hashlib.sha256()
+    for cid, meta in sorted(zip(ids, metadatas, strict=True)):
+        h.update(f"{cid}\x1f{meta.get('file_hash', '')}\x1f{meta.get('chunk', 0)}\x1e".encode())
+    return h.hexdigest()
+
+
+def stored_fingerprint(collection: Collection) -> str | None:
+    return (collection.metadata or {}).get("fingerprint")
+
+
+def mark_fingerprint(collection: Collection) -> str:
+    """Recompute the fingerprint from the rows and record it in the collection's metadata."""
+    data = get_all(collection, ["metadatas"])
+    fingerprint = content_fingerprint(data["ids"], data["metadatas"])
+    meta = {k: v for k, v in (collection.metadata or {}).items() if not k.startswith("hnsw:")}
+    collection.modify(metadata=meta | {"fingerprint": fingerprint})
+    return fingerprint

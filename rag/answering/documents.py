@@ -1,0 +1,59 @@
+"""The LangChain seam: hits as `Document`s, and a `BaseRetriever` over the bank for any LCEL chain.
+
+docs = BankRetriever(retriever=r, k=5).invoke("LoRA 的思路")   # [] when nothing relevant
+chain = BankRetriever(retriever=r) | format_context               # the context block the LLM gets
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+
+from rag.answering import prompts
+from rag.answering.citations import plain_refs
+from rag.answering.plan import CONTEXT_K, RELEVANCE_POOL, plan_answer
+from rag.retrieval.hits import Hit
+
+
+def to_document(hit: Hit, text: str) -> Document:
+    """text: the hit's whole note or chunk; metadata: what a citation needs."""
+    meta = {
+        "label": hit.label,
+        "id": hit.id,
+        "question": hit.question,
+        "section": hit.section,
+        "source": hit.source,
+        "page": hit.page,
+        "score": hit.score,
+        "chunk_id": hit.chunk_id,
+    }
+    return Document(page_content=text, metadata=meta, id=hit.chunk_id or None)
+
+
+def format_context(documents: list[Document]) -> str:
+    """One <context> block per source, titled by what the model must cite."""
+    return "\n\n".join(
+        prompts.CONTEXT_ITEM.format(
+            label=d.metadata["label"],
+            title=d.metadata["question"] or d.metadata["source"],
+            body=plain_refs(d.page_content),
+        )
+        for d in documents
+    )
+
+
+class BankRetriever(BaseRetriever):
+    """The sources an answer would use for a query: the relevant hits (none when nothing relevant)."""
+
+    retriever: Any  # rag.retrieval.retriever.Retriever
+    k: int = CONTEXT_K
+    section: str | None = None
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        r = self.retriever
+        result = r.search(query, k=max(self.k, RELEVANCE_POOL), section=self.section)
+        plan = plan_answer(result.hits, r.relevance(result), r.min_score, k=self.k, extractive=False)
+        return [to_document(h, r.full_text(h)) for h in plan.context]
