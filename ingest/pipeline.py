@@ -24,6 +24,7 @@ from rag.errors import RagError
 from rag.index.embeddings import embedder_name, make_embeddings
 from rag.index.snapshot import build_snapshot
 from rag.index.store import chroma_client, drop_collection, get_all, mark_fingerprint, open_collection
+from rag.retrieval.retriever import Retriever
 from rag.settings import Settings
 
 EMBED_BATCH = 64
@@ -195,7 +196,10 @@ def ingest(
     t_snapshot = time.perf_counter()
     changed = to_embed or to_delete or report.updated or report.removed
     if changed or not (collection.metadata or {}).get("fingerprint"):
-        build_snapshot(collection, settings, mark_fingerprint(collection))
+        build_snapshot(collection, settings, mark_fingerprint(collection), name)
+        # and what a retriever derives from it (phrase and scope-example vectors), so the first search
+        # after an ingest starts as fast as any other
+        Retriever(settings, embeddings=embeddings)
     report.snapshot_seconds = time.perf_counter() - t_snapshot
     report.seconds = time.perf_counter() - t0
     return report

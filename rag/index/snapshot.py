@@ -3,8 +3,9 @@ catalogue, and the spelling vocabulary, loaded once and replaced whole on reload
 
 Saved under RAG_DATA_DIR/snapshots/<key>/, where key = sha256(store fingerprint, synonyms file,
 LEXICAL_VERSION): rows.json (columns, one value per store row), bank.npz, lexical/ (bm25s, memory-
-mapped on load), plus derived caches other components keep there (scope examples). Ingest writes it;
-a process that finds none for the store's current fingerprint builds it from Chroma once.
+mapped on load), complete ({"fingerprint", "embedder"}, written last), plus derived caches other
+components keep there (scope examples). Ingest writes it; a process that finds none for the store's
+current fingerprint builds it from Chroma once.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from rag.errors import RagError
 from rag.index.catalogue import BankCatalogue
 from rag.index.lexical import LexicalIndex
-from rag.index.store import get_all, mark_fingerprint, stored_fingerprint
+from rag.index.store import StoreConnection, get_all
 from rag.retrieval.spelling import SpellFixer
 from rag.retrieval.synonyms import load_synonyms
 from rag.retrieval.text import tokenize
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 class IndexSnapshot:
     key: str
     fingerprint: str  # the store's content fingerprint it was built from
+    embedder: str  # the model whose vectors it holds
     folder: Path
     chunk_ids: list[str]  # (n_chunks,) store ids, in store order; "row" below is a position here
     texts: list[str]  # (n_chunks,)
@@ -96,27 +99,39 @@ def snapshot_key(fingerprint: str, settings: Settings) -> str:
     return hashlib.sha256(f"{fingerprint}|{LEXICAL_VERSION}|".encode() + synonyms).hexdigest()[:24]
 
 
-def load_snapshot(collection: Any, settings: Settings) -> IndexSnapshot:
-    """The snapshot for the store's current contents: read from disk, else built and saved."""
-    fingerprint = stored_fingerprint(collection) or mark_fingerprint(collection)
-    key = snapshot_key(fingerprint, settings)
-    folder = settings.snapshots_dir / key
+def current_fingerprint(store: StoreConnection) -> str:
+    """The store's fingerprint. The embedded store's writers (ingest, deleting a source) also record it
+    in snapshots/CURRENT, so a command over the embedded store need not open Chroma to learn it; a
+    Chroma server may be written by other processes, so it is always asked."""
+    pointer = store.settings.snapshots_dir / "CURRENT"
+    if not store.settings.chroma_host and pointer.is_file():
+        return pointer.read_text(encoding="utf-8").strip()
+    return store.fingerprint()
+
+
+def load_snapshot(store: StoreConnection) -> IndexSnapshot:
+    """The snapshot for the store's current contents: read from disk, else built from Chroma and saved."""
+    settings = store.settings
+    fingerprint = current_fingerprint(store)
+    folder = settings.snapshots_dir / snapshot_key(fingerprint, settings)
     if (folder / "complete").is_file():
         try:
-            snapshot = _read(folder, key)
+            snapshot = _read(folder)
         except (OSError, ValueError, KeyError) as exc:  # a torn or foreign folder: build it again
             log.warning("%s: unreadable snapshot (%s); rebuilding it", folder, exc)
         else:
-            if len(snapshot) == collection.count():
-                return snapshot
-            # rows written without a new fingerprint (a crash between the two): take stock again
-            log.warning("the index changed without a new fingerprint; rebuilding its snapshot")
-            fingerprint = mark_fingerprint(collection)
-    return build_snapshot(collection, settings, fingerprint)
+            if snapshot.embedder != store.embedder:
+                raise RagError(
+                    f"the index was built with embedder {snapshot.embedder!r} but {store.embedder!r} is "
+                    "configured; run `python -m ingest --rebuild` to rebuild it with the configured model"
+                )
+            return snapshot
+    return build_snapshot(store.collection, settings, store.fingerprint(), store.embedder)
 
 
-def build_snapshot(collection: Any, settings: Settings, fingerprint: str) -> IndexSnapshot:
-    """Read every row from Chroma, tokenize and index it, save the result atomically."""
+def build_snapshot(collection: Any, settings: Settings, fingerprint: str, embedder: str) -> IndexSnapshot:
+    """Read every row from Chroma, tokenize and index it, save the result atomically, and record the
+    fingerprint as the embedded store's current one."""
     key = snapshot_key(fingerprint, settings)
     data = get_all(collection, ["documents", "metadatas"])
     texts: list[str] = data["documents"]
@@ -144,23 +159,29 @@ def build_snapshot(collection: Any, settings: Settings, fingerprint: str) -> Ind
     )
     np.savez(tmp / "bank.npz", bank_rows=bank_rows, bank_vecs=bank_vecs, central_term=central_term)
     lexical.save(tmp / "lexical")
-    (tmp / "complete").write_text(fingerprint)
-    if folder.exists():  # another process built the same snapshot meanwhile: theirs is as good
+    (tmp / "complete").write_text(json.dumps({"fingerprint": fingerprint, "embedder": embedder}))
+    if (folder / "complete").is_file():  # another process built the same snapshot meanwhile: as good
         shutil.rmtree(tmp, ignore_errors=True)
     else:
+        shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)
+    if not settings.chroma_host:
+        pointer = settings.snapshots_dir / "CURRENT"
+        pointer.with_suffix(".tmp").write_text(fingerprint, encoding="utf-8")
+        os.replace(pointer.with_suffix(".tmp"), pointer)
     _prune(settings.snapshots_dir, keep=key)
-    return _read(folder, key)
+    return _read(folder)
 
 
-def _read(folder: Path, key: str) -> IndexSnapshot:
-    fingerprint = (folder / "complete").read_text().strip()
+def _read(folder: Path) -> IndexSnapshot:
+    done = json.loads((folder / "complete").read_text(encoding="utf-8"))
     rows = json.loads((folder / "rows.json").read_text(encoding="utf-8"))
     with np.load(folder / "bank.npz") as bank:
         bank_rows, bank_vecs, central_term = bank["bank_rows"], bank["bank_vecs"], bank["central_term"]
     return IndexSnapshot(
-        key=key,
-        fingerprint=fingerprint,
+        key=folder.name,
+        fingerprint=done["fingerprint"],
+        embedder=done["embedder"],
         folder=folder,
         chunk_ids=rows["ids"],
         texts=rows["texts"],

@@ -10,17 +10,20 @@ the model that built the index, and what it holds now (ingest sets it; snapshots
 from __future__ import annotations
 
 import hashlib
-from typing import Any
-
-import chromadb
-from chromadb.api.models.Collection import Collection
-from chromadb.config import Settings as ChromaSettings
+from typing import TYPE_CHECKING, Any
 
 from rag.errors import RagError
 from rag.settings import Settings
 
+if TYPE_CHECKING:
+    import chromadb
+    from chromadb.api.models.Collection import Collection
+
 
 def chroma_client(settings: Settings) -> chromadb.ClientAPI:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_host:
         try:
@@ -86,6 +89,28 @@ def content_fingerprint(ids: list[str], metadatas: list[dict[str, Any]]) -> str:
     for cid, meta in sorted(zip(ids, metadatas, strict=True)):
         h.update(f"{cid}\x1f{meta.get('file_hash', '')}\x1f{meta.get('chunk', 0)}\x1e".encode())
     return h.hexdigest()
+
+
+class StoreConnection:
+    """Opens the collection on first use: a search over the bank alone never needs Chroma (the bank's
+    vectors live in the snapshot), and importing chromadb costs ~0.4 s of a command's start."""
+
+    def __init__(self, settings: Settings, embedder: str) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self._collection: Collection | None = None
+
+    @property
+    def collection(self) -> Collection:
+        if self._collection is None:
+            self._collection = open_collection(self.settings, self.embedder, create=False)
+        return self._collection
+
+    def fingerprint(self) -> str:
+        """The store's content fingerprint as its collection records it (taken now if it records none)."""
+        collection = open_collection(self.settings, self.embedder, create=False)  # fresh metadata
+        self._collection = collection
+        return stored_fingerprint(collection) or mark_fingerprint(collection)
 
 
 def stored_fingerprint(collection: Collection) -> str | None:

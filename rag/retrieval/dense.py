@@ -7,11 +7,12 @@ from typing import Any
 import numpy as np
 
 from rag.index.snapshot import IndexSnapshot
+from rag.index.store import StoreConnection
 
 
 def dense_candidates(
     snapshot: IndexSnapshot,
-    collection: Any,
+    store: StoreConnection,
     vector: list[float],
     unit: np.ndarray,
     mask: np.ndarray,
@@ -38,7 +39,7 @@ def dense_candidates(
         # the bank chunks it returns, already scored above: a metadata filter makes Chroma pre-select
         # ids through SQLite, 49 ms a query at 10k chunks and 317 ms at 100k instead of a few.
         k = min(n_docs if where else len(snapshot), n)
-        res = collection.query(query_embeddings=[vector], n_results=k, where=where, include=["distances"])
+        res = store.collection.query(query_embeddings=[vector], n_results=k, where=where, include=["distances"])
         for cid, d in zip(res["ids"][0], res["distances"][0], strict=True):
             row = snapshot.row[cid]
             if snapshot.is_doc[row]:

@@ -10,6 +10,7 @@ from langchain_core.embeddings import Embeddings
 from rag.errors import RagError
 from rag.index.catalogue import ID_QUERY
 from rag.index.snapshot import IndexSnapshot
+from rag.index.store import StoreConnection
 from rag.relevance.coverage import term_shares
 from rag.relevance.examples import ScopeExamples
 from rag.relevance.phrases import BankPhrases
@@ -30,13 +31,13 @@ class HybridSearch:
         self,
         snapshot: IndexSnapshot,
         embeddings: Embeddings,
-        collection: Any,
+        store: StoreConnection,
         phrases: BankPhrases,
         examples: ScopeExamples,
     ) -> None:
         self.snapshot = snapshot
         self.embeddings = embeddings
-        self.collection = collection  # Chroma, for documents' dense candidates
+        self.store = store  # Chroma, opened for documents' dense candidates only
         self.phrases = phrases
         self.examples = examples
 
@@ -78,7 +79,7 @@ class HybridSearch:
         q = unit(vector)
         n = max(60, 8 * k)
         where = {"$and": conds} if len(conds) > 1 else None
-        dense = dense_candidates(snap, self.collection, vector, q, mask, n, where)
+        dense = dense_candidates(snap, self.store, vector, q, mask, n, where)
         lexical, mass = lexical_scores(snap.lexical, terms, mask)
         candidates = set(dense) | top_rows(lexical, n)
         ranked = fuse(candidates, dense, lexical, snap.item_key, k)

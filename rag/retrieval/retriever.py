@@ -13,8 +13,8 @@ from langchain_core.embeddings import Embeddings
 
 from rag.index.catalogue import BankCatalogue
 from rag.index.embeddings import embedder_name, make_embeddings
-from rag.index.snapshot import IndexSnapshot, load_snapshot
-from rag.index.store import open_collection, stored_fingerprint
+from rag.index.snapshot import IndexSnapshot, current_fingerprint, load_snapshot
+from rag.index.store import StoreConnection
 from rag.relevance.examples import load_examples
 from rag.relevance.model import RelevanceModel, load_relevance_model
 from rag.relevance.phrases import BankPhrases
@@ -29,7 +29,7 @@ class Retriever:
         self.settings = settings
         self.embeddings = embeddings or make_embeddings(settings)
         self.embedder = embedder_name(settings)
-        self.collection = open_collection(settings, self.embedder, create=False)
+        self.store = StoreConnection(settings, self.embedder)
         self.model: RelevanceModel = load_relevance_model(settings, self.embedder)
         self.min_score = settings.min_score if settings.min_score is not None else self.model.threshold
         self._lock = threading.Lock()  # one reload at a time; searches never wait for it
@@ -37,13 +37,13 @@ class Retriever:
         self.embeddings.embed_query("warm up")  # loads the model weights now, not on the first query
 
     def _build(self) -> HybridSearch:
-        snapshot = load_snapshot(self.collection, self.settings)
+        snapshot = load_snapshot(self.store)
         data = self.settings.data_dir
         phrases = BankPhrases(snapshot.catalogue, self.embeddings, self.embedder, data / "phrase_vectors.npz")
         examples = load_examples(
             self.settings.scope_examples_path, snapshot, self.embeddings, self.embedder, data / "example_vectors.npz"
         )
-        return HybridSearch(snapshot, self.embeddings, self.collection, phrases, examples)
+        return HybridSearch(snapshot, self.embeddings, self.store, phrases, examples)
 
     def reload(self) -> None:
         """Load the snapshot of the store's current contents and swap it in."""
@@ -52,9 +52,13 @@ class Retriever:
 
     def is_stale(self) -> bool:
         """Has the store changed since this snapshot (another process ingested into a shared server)?"""
-        return stored_fingerprint(self.collection) != self._search.snapshot.fingerprint
+        return current_fingerprint(self.store) != self._search.snapshot.fingerprint
 
     # ----- what callers use -----
+    @property
+    def collection(self):
+        return self.store.collection
+
     @property
     def searcher(self) -> HybridSearch:
         return self._search
