@@ -94,9 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "bench":
+        from ingest.pipeline import ingest
         from rag.evaluation.bench import run_bench
 
-        return run_bench(settings, [int(x) for x in args.sizes.split(",") if x.strip()], args.queries)
+        return run_bench(settings, [int(x) for x in args.sizes.split(",") if x.strip()], args.queries, ingest)
     retriever = Retriever(settings)
     if args.command == "search":
         if args.stdin:

@@ -1,5 +1,6 @@
-"""`python -m rag bench`: ingest cost, search latency at bank size and on synthetic 10k/100k-chunk
-indexes, no-change re-ingest, peak RSS. Prints figures; targets are in the README."""
+"""`python -m rag bench`: ingest cost, a CLI search and the app in a new process, retriever load and
+search latency at bank size and on synthetic 10k/100k-chunk indexes, peak RSS. Prints figures next to
+their targets (docs/evaluation.md)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -94,9 +97,28 @@ def app_cold_start(data_dir: Path, runs: int = 2) -> str:
     )
 
 
-def run_bench(settings: Settings, sizes: list[int], n_queries: int) -> int:
-    from ingest.pipeline import ingest
+def cli_search_cold(data_dir: Path, runs: int = 3) -> str:
+    """`python -m rag search` in a new process on an existing index, timed from process start."""
+    import os
+    import subprocess
+
+    env = os.environ | {"RAG_DATA_DIR": str(data_dir)}
+    cmd = [sys.executable, "-m", "rag", "search", "LoRA 的权重可以合并回原模型吗", "-k", "5"]
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+        times.append(time.perf_counter() - t)
+        if p.returncode or "[Q083]" not in p.stdout:
+            raise RagError(f"CLI search failed: {p.stderr.strip() or p.stdout.strip()}")
+    return f"median {np.median(times):.2f} s (runs: {', '.join(f'{x:.2f}' for x in times)} s; target <= 2 s)"
+
+
+def run_bench(settings: Settings, sizes: list[int], n_queries: int, ingest: Callable[..., Any]) -> int:
+    """ingest: ingest.pipeline.ingest, passed in by the CLI (rag/ does not import ingest/)."""
     from rag.index.embeddings import embedder_name, make_embeddings
+    from rag.index.snapshot import build_snapshot
+    from rag.index.store import mark_fingerprint
     from rag.labelled import load_queries
     from rag.retrieval.retriever import Retriever
 
@@ -127,21 +149,29 @@ def run_bench(settings: Settings, sizes: list[int], n_queries: int) -> int:
             embeds.append(time.perf_counter() - t)
         report = min(ingests, key=lambda r: r.seconds)
         embed_only = min(embeds)
+        store_part = report.seconds - report.snapshot_seconds
         print(
             f"corpus ingest: {report.seconds:.2f} s for {report.chunks_total} chunks "
             f"({len(report.added)} files); embedding only: {embed_only:.2f} s; "
-            f"pipeline overhead {100 * (report.seconds / embed_only - 1):+.1f} % "
-            f"[in ingest: embedding {report.embed_seconds:.2f} s, Chroma upsert {report.write_seconds:.2f} s; "
+            f"into Chroma {store_part:.2f} s, overhead {100 * (store_part / embed_only - 1):+.1f} % "
+            f"[embedding {report.embed_seconds:.2f} s, Chroma upsert {report.write_seconds:.2f} s, "
+            f"search snapshot and its caches {report.snapshot_seconds:.2f} s; "
             f"best of 2: ingest {', '.join(f'{r.seconds:.2f}' for r in ingests)} s, "
             f"embedding {', '.join(f'{x:.2f}' for x in embeds)} s]"
         )
         report2 = ingest(None, s, show_bar=False, embeddings=emb)
         print(f"no-change re-ingest: {report2.seconds:.2f} s ({len(report2.unchanged)} files unchanged)")
 
+        print(f"CLI search, new process (index exists): {cli_search_cold(s.data_dir)}")
         print(f"app cold start (index exists): {app_cold_start(s.data_dir)}")
+        t = time.perf_counter()
         retriever = Retriever(s, embeddings=emb)
+        load = time.perf_counter() - t
         latency = _ms(_time_searches(retriever, queries, n_queries))
-        print(f"search at bank size ({len(retriever.snapshot)} chunks): {latency}")
+        print(
+            f"search at bank size ({len(retriever.snapshot)} chunks): {latency} "
+            f"[retriever load {load:.2f} s; target p50 <= 10 ms]"
+        )
 
         rng = np.random.default_rng(0)
         base = chroma_client(s).get_collection(s.collection)
@@ -167,12 +197,18 @@ def run_bench(settings: Settings, sizes: list[int], n_queries: int) -> int:
                 ids=got["ids"], documents=got["documents"], embeddings=got["embeddings"], metadatas=got["metadatas"]
             )
             build = time.perf_counter() - t
+            # what ingest does after writing: the snapshot, then a retriever warms its derived caches
+            t = time.perf_counter()
+            build_snapshot(col, sz, mark_fingerprint(col), embedder_name(sz))
+            Retriever(sz, embeddings=emb)
+            snapshot = time.perf_counter() - t
             t = time.perf_counter()
             r = Retriever(sz, embeddings=emb)
             load = time.perf_counter() - t
             print(
                 f"search at {len(r.snapshot)} chunks: {_ms(_time_searches(r, queries, n_queries))}  "
-                f"[build {build:.1f} s, retriever load {load:.1f} s]"
+                f"[retriever load {load:.2f} s (target <= 3 s at 100k); Chroma build {build:.1f} s, "
+                f"snapshot and caches {snapshot:.1f} s; target p50 <= 30 ms at 100k]"
             )
             del r, col, client
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

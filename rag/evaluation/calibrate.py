@@ -15,7 +15,7 @@ import numpy as np
 
 from rag.labelled import EvalQuery
 from rag.relevance.features import NAMES, feature_vector
-from rag.relevance.model import IN_SCOPE_REFUSED, RelevanceModel, fit, relevance_of_features, tradeoff
+from rag.relevance.model import DEFAULT, IN_SCOPE_REFUSED, RelevanceModel, fit, relevance_of_features, tradeoff
 from rag.retrieval.query import query_vector, unit
 from rag.retrieval.retriever import Retriever
 
@@ -51,14 +51,16 @@ def collect(retriever: Retriever, queries: Sequence[EvalQuery]) -> CalibrationSe
     return CalibrationSet(np.array(xs), y, np.array(sims), np.array(pmax), own)
 
 
-def calibrate(retriever: Retriever, queries: Sequence[EvalQuery]) -> tuple[RelevanceModel, str]:
-    """Fit on labelled queries; returns the model and a report of its trade-off."""
+def calibrate(
+    retriever: Retriever, queries: Sequence[EvalQuery], features: tuple[str, ...] = DEFAULT.features
+) -> tuple[RelevanceModel, str]:
+    """Fit the shipped features on labelled queries; returns the model and a report of its trade-off."""
     data = collect(retriever, queries)
-    x, y = data.x, data.y
-    model = fit(x, y, retriever.embedder)
+    x, y = data.x[:, [NAMES.index(n) for n in features]], data.y
+    model = fit(x, y, retriever.embedder, features=features)
     lines = [
         f"fitted on {len(queries)} queries ({int(y.sum())} in scope, {int((~y).sum())} out of scope)",
-        "weights (" + ", ".join(NAMES) + "): " + ", ".join(f"{w:+.4f}" for w in model.weights),
+        "weights (" + ", ".join(features) + "): " + ", ".join(f"{w:+.4f}" for w in model.weights),
         f"bias {model.bias:+.4f}  threshold {model.threshold:.4f} (refuses {IN_SCOPE_REFUSED:.0%} of in-scope ones)",
         "threshold  out-of-scope accepted  in-scope refused",
     ]
@@ -84,6 +86,7 @@ def variants() -> list[Variant]:
         Variant("shipped, threshold above every out-of-scope query but one", strict=True),
     ]
     out += [Variant(f"shipped without {n}", tuple(m for m in NAMES if m != n)) for n in NAMES if n != "example_gap"]
+    out.append(Variant("shipped without dense and phrase", tuple(m for m in NAMES if m not in ("dense", "phrase"))))
     return out
 
 
@@ -100,9 +103,9 @@ def _gaps(data: CalibrationSet, rows: np.ndarray, excluded: list[int], inside: n
 
 def cross_validate(
     data: CalibrationSet, inside: np.ndarray, variant: Variant, embedder: str, splits: int = 30, folds: int = 5
-) -> tuple[float, float, float, float]:
-    """(out of scope accepted, in scope refused) as shares of all held-out queries, and their standard
-    deviations over splits. inside: (n_examples,) the scope examples' labels."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per split (the same splits for every variant): the share of out-of-scope queries accepted and of
+    in-scope queries refused, over all held-out folds; each (splits,). inside: the examples' labels."""
     cols = [NAMES.index(n) for n in variant.features]
     n = len(data.y)
     # every query compared with every example but its own line (training queries)
@@ -130,19 +133,63 @@ def cross_validate(
             ref += int((s[y] < model.threshold).sum())
         accepted.append(acc / max(int((~data.y).sum()), 1))
         refused.append(ref / max(int(data.y.sum()), 1))
-    return float(np.mean(accepted)), float(np.mean(refused)), float(np.std(accepted)), float(np.std(refused))
+    return np.array(accepted), np.array(refused)
 
 
 def cv_report(retriever: Retriever, queries: Sequence[EvalQuery], splits: int = 30) -> str:
+    """The variants' figures (mean ± sd over splits) and, against the shipped features on the same
+    splits, the paired difference in out-of-scope accepted: a feature pays when leaving it out raises
+    that by more than about two paired standard deviations."""
     data = collect(retriever, queries)
     inside = retriever.searcher.examples.inside
+    runs = [(v, *cross_validate(data, inside, v, retriever.embedder, splits)) for v in variants()]
+    base_acc = next(acc for v, acc, _ in runs if v.features == NAMES and v.phrases_in_gap and not v.strict)
     lines = [
         f"cross-validation on {len(queries)} queries, 5 folds x {splits} splits "
         f"(threshold at {IN_SCOPE_REFUSED:.0%} of in-scope training queries unless said)",
-        "| features | out of scope accepted | in scope refused |",
-        "| --- | --- | --- |",
+        "| features | out of scope accepted | in scope refused | accepted vs shipped (paired) |",
+        "| --- | --- | --- | --- |",
     ]
-    for v in variants():
-        acc, ref, sd_acc, sd_ref = cross_validate(data, inside, v, retriever.embedder, splits)
-        lines.append(f"| {v.label} | {100 * acc:.1f} % ± {100 * sd_acc:.1f} | {100 * ref:.1f} % ± {100 * sd_ref:.1f} |")
+    for v, acc, ref in runs:
+        diff = 100 * (acc - base_acc)
+        paired = f"{diff.mean():+.2f} pp ± {diff.std():.2f}" if diff.any() else "-"
+        lines.append(
+            f"| {v.label} | {100 * acc.mean():.1f} % ± {100 * acc.std():.1f} | "
+            f"{100 * ref.mean():.1f} % ± {100 * ref.std():.1f} | {paired} |"
+        )
+    lines += ["", "backward elimination from all features (the example gap always kept):"]
+    lines += [f"  {line}" for line in backward_elimination(data, inside, retriever.embedder, splits)]
     return "\n".join(lines)
+
+
+NOISE_SD = 2.0  # a feature pays when leaving it out raises out-of-scope accepted by more than this many paired sd
+
+
+def backward_elimination(data: CalibrationSet, inside: np.ndarray, embedder: str, splits: int) -> list[str]:
+    """Repeatedly leave out the feature whose absence costs least, while that cost is within split
+    noise (paired mean <= NOISE_SD paired standard deviations); what remains is what pays."""
+    kept = list(NAMES)
+    base, _ = cross_validate(data, inside, Variant("all", tuple(kept)), embedder, splits)
+    lines = [f"all features: out of scope accepted {100 * base.mean():.2f} %"]
+    while True:
+        trials = []
+        for name in kept:
+            if name == "example_gap":
+                continue
+            rest = tuple(n for n in kept if n != name)
+            acc, ref = cross_validate(data, inside, Variant(name, rest), embedder, splits)
+            diff = 100 * (acc - base)
+            trials.append((diff.mean(), diff.std(), name, acc, ref))
+        free = [t for t in trials if t[0] <= NOISE_SD * t[1]]
+        if not free:
+            break
+        cost, sd, name, acc, ref = min(free)
+        kept.remove(name)
+        base = acc
+        lines.append(
+            f"leave out {name} ({cost:+.2f} pp ± {sd:.2f}): out of scope accepted {100 * acc.mean():.2f} %, "
+            f"in scope refused {100 * ref.mean():.2f} %"
+        )
+    pays = ", ".join(f"{name} {cost:+.2f} pp ± {sd:.2f}" for cost, sd, name, _, _ in sorted(trials, reverse=True))
+    lines.append(f"kept: {', '.join(kept)} (cost of leaving each out: {pays or 'none'})")
+    return lines
