@@ -16,7 +16,7 @@ from rag.answering.stream import AnswerResult
 from rag.bank import is_bank_file
 from rag.errors import RagError
 from rag.index.embeddings import embedder_name, make_embeddings
-from rag.index.snapshot import build_snapshot
+from rag.index.snapshot import build_snapshot, has_current_snapshot
 from rag.index.store import chroma_client, collection_exists, mark_fingerprint
 from rag.retrieval.retriever import Retriever
 from rag.settings import Settings
@@ -33,7 +33,7 @@ class SourceInfo:
 
 
 def safe_upload_name(name: str) -> str:
-    """'../../etc/passwd' -> 'passwd'; '我的 笔记(1).PDF' -> '我的_笔记_1_.pdf'."""
+    """'../../etc/passwd' -> 'passwd'; '我的 笔记(1).PDF' -> '我的_笔记_1.pdf'."""
     base = Path(name.replace("\\", "/")).name.strip().lstrip(".")
     stem, suffix = Path(base).stem, Path(base).suffix.lower()
     stem = _UNSAFE.sub("_", stem).strip("_.")[:80] or "upload"
@@ -51,6 +51,8 @@ class Assistant:
 
     # ----- index lifecycle -----
     def has_index(self) -> bool:
+        if has_current_snapshot(self.settings):  # no need to open Chroma (~0.5 s) to know
+            return True
         client = chroma_client(self.settings)
         if not collection_exists(client, self.settings.collection):
             return False

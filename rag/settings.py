@@ -104,6 +104,8 @@ def load_settings(**overrides: object) -> Settings:
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
             name = field if field.isupper() else f"RAG_{field.upper()}"
+            if name in ("RAG_CHROMA_HOST", "RAG_CHROMA_PORT") and name not in os.environ:
+                name = name.removeprefix("RAG_")  # the user set the unprefixed spelling
             problems.append(f"{name}={err.get('input')!r}: {err['msg']}")
         raise RagError("bad setting: " + "; ".join(problems)) from None
 

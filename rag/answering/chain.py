@@ -13,10 +13,6 @@ from collections.abc import Iterator
 from operator import itemgetter
 from typing import Any
 
-from langchain_core.output_parsers import StrOutputParser
-from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
-from langchain_core.runnables import RunnableLambda, RunnablePassthrough
-
 from rag.answering import prompts
 from rag.answering.conversation import MAX_HISTORY_TURNS, Turn, history_messages, rule_condense, smalltalk
 from rag.answering.documents import format_context, to_document
@@ -38,6 +34,11 @@ class Answerer:
         self.chain = None
         self.condense_chain = None
         if self.model is not None:
+            # LangChain's prompt and parser modules import its tracing stack (~0.4 s): only with an LLM
+            from langchain_core.output_parsers import StrOutputParser
+            from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+            from langchain_core.runnables import RunnableLambda, RunnablePassthrough
+
             answer_prompt = ChatPromptTemplate.from_messages(
                 [("system", prompts.SYSTEM), MessagesPlaceholder("history"), ("human", prompts.HUMAN)]
             )

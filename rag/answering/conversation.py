@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from typing import TYPE_CHECKING
 
 from rag.retrieval.text import is_topical, tokenize
+
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
 
 MAX_HISTORY_TURNS = 6  # older turns are dropped from the prompt and from condensing
 HISTORY_ANSWER_CHARS = 600  # a past answer is cut to this in the prompt
@@ -74,6 +76,8 @@ def rule_condense(question: str, history: list[Turn]) -> str:
 
 
 def history_messages(history: list[Turn]) -> list[BaseMessage]:
+    from langchain_core.messages import AIMessage, HumanMessage  # only an LLM prompt needs them
+
     out: list[BaseMessage] = []
     for turn in history[-MAX_HISTORY_TURNS:]:
         out += [HumanMessage(turn.question), AIMessage(turn.answer[:HISTORY_ANSWER_CHARS])]

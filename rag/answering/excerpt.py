@@ -10,14 +10,17 @@ def excerpt(note: str, limit: int = EXCERPT_CHARS) -> str:
     half a formula). The first unit always; the '相关：' line never."""
     units: list[tuple[str, bool]] = []  # (text, starts a new paragraph)
     block: list[str] = []
-    fenced = False
+    fence = ""  # the open block's marker: "```" or "$$"; a "$$" inside a code fence is code
     new_paragraph = True
     for line in note.splitlines():
-        opens = line.lstrip().startswith("```") or line.strip() == "$$"
-        if fenced or opens:
+        marker = "```" if line.lstrip().startswith("```") else "$$" if line.strip() == "$$" else ""
+        if fence or marker:
             block.append(line)
-            fenced = fenced != opens  # toggles on an opening or closing line
-            if not fenced:
+            if not fence:
+                fence = marker
+            elif marker == fence:
+                fence = ""
+            if not fence:
                 units.append(("\n".join(block), new_paragraph))
                 block, new_paragraph = [], False
             continue

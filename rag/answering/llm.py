@@ -10,12 +10,13 @@ huggingface  a local model directory through transformers + langchain-huggingfac
 from __future__ import annotations
 
 import os
-from typing import Any
-
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING, Any
 
 from rag.errors import RagError
 from rag.settings import Settings
+
+if TYPE_CHECKING:  # importing it pulls LangChain's tracing stack (~0.3 s): not needed offline
+    from langchain_core.language_models import BaseChatModel
 
 PROVIDERS = ("extractive", "openai", "ollama", "huggingface")
 OLLAMA_URL = "http://localhost:11434/v1"

@@ -37,7 +37,7 @@ def plan_answer(
     """hits: the search's top RELEVANCE_POOL; relevance: the model's score for that search."""
     if smalltalk is not None:
         return AnswerPlan(refused=True, relevance=relevance, smalltalk=smalltalk)
-    if relevance < min_score:
+    if relevance < min_score or not hits:
         plausible = relevance >= NEAREST_RELEVANCE
         nearest = [h for h in hits if h.id and h.score >= NOISE_SCORE][:3] if plausible else []
         return AnswerPlan(refused=True, relevance=relevance, nearest=nearest)

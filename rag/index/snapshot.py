@@ -109,6 +109,15 @@ def current_fingerprint(store: StoreConnection) -> str:
     return store.fingerprint()
 
 
+def has_current_snapshot(settings: Settings) -> bool:
+    """Does the embedded store have a complete snapshot of what it holds now (then it has an index)?"""
+    pointer = settings.snapshots_dir / "CURRENT"
+    if settings.chroma_host or not pointer.is_file():
+        return False
+    key = snapshot_key(pointer.read_text(encoding="utf-8").strip(), settings)
+    return (settings.snapshots_dir / key / "complete").is_file()
+
+
 def load_snapshot(store: StoreConnection) -> IndexSnapshot:
     """The snapshot for the store's current contents: read from disk, else built from Chroma and saved."""
     settings = store.settings

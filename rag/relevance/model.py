@@ -108,6 +108,8 @@ def fit(
 
     if y.all() or not y.any():
         raise RagError("calibration needs both in-scope and out-of-scope queries")
+    if x.shape[1] != len(features):
+        raise ValueError(f"x has {x.shape[1]} columns for {len(features)} features {features}")
     xb = np.column_stack([x, np.ones(len(x))])
     sample_w = np.where(y, 0.5 / y.mean(), 0.5 / (1 - y.mean()))
     target = y.astype(float)

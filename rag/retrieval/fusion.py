@@ -15,6 +15,13 @@ class Fused(NamedTuple):
     row: int  # the item's best chunk: the one with the best fused score of its own
 
 
+class _Item(NamedTuple):
+    dense: float  # best of any of its chunks
+    lexical: float
+    row: int
+    row_score: float  # the fused score of that chunk alone
+
+
 def fuse(
     candidates: Iterable[int],
     dense: Mapping[int, float],
@@ -28,17 +35,21 @@ def fuse(
     of its chunks, so an extra chunk (a paraphrase) only ever adds evidence. A row with no dense score
     gets the lowest dense score seen: an unseen chunk is at most that similar."""
     floor = min(dense.values()) if dense else 0.0
-    best: dict[str, Fused] = {}
+    items: dict[str, _Item] = {}
     for i in candidates:
         d = dense.get(i, floor)
         lx = float(lexical[i])
         s = dense_weight * d + (1 - dense_weight) * lx
         item = key(i)
-        prev = best.get(item)
+        prev = items.get(item)
         if prev is None:
-            best[item] = Fused(s, d, lx, i)
-        else:
-            pd, pl = max(prev.dense, d), max(prev.lexical, lx)
-            row = i if s > prev.score else prev.row
-            best[item] = Fused(dense_weight * pd + (1 - dense_weight) * pl, pd, pl, row)
-    return sorted(best.values(), key=lambda t: -t.score)[:k]
+            items[item] = _Item(d, lx, i, s)
+        else:  # ties keep the lower row, so the result does not depend on the candidates' order
+            better = s > prev.row_score or (s == prev.row_score and i < prev.row)
+            row, row_score = (i, s) if better else (prev.row, prev.row_score)
+            items[item] = _Item(max(prev.dense, d), max(prev.lexical, lx), row, row_score)
+    fused = [
+        Fused(dense_weight * it.dense + (1 - dense_weight) * it.lexical, it.dense, it.lexical, it.row)
+        for it in items.values()
+    ]
+    return sorted(fused, key=lambda t: -t.score)[:k]

@@ -34,7 +34,10 @@ class Retriever:
         self.min_score = settings.min_score if settings.min_score is not None else self.model.threshold
         self._lock = threading.Lock()  # one reload at a time; searches never wait for it
         self._search = self._build()
-        self.embeddings.embed_query("warm up")  # loads the model weights now, not on the first query
+        # load now, not on the first query: the tokenizer's dictionary (while the embedder's weights
+        # may still be loading in their own thread), then the model
+        self._search.snapshot.spelling.fix("预热 warm up")
+        self.embeddings.embed_query("warm up")
 
     def _build(self) -> HybridSearch:
         snapshot = load_snapshot(self.store)
