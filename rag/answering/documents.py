@@ -1,8 +1,4 @@
-"""The LangChain seam: hits as `Document`s, and a `BaseRetriever` over the bank for any LCEL chain.
-
-docs = BankRetriever(retriever=r, k=5).invoke("LoRA 的思路")   # [] when nothing relevant
-chain = BankRetriever(retriever=r) | format_context               # the context block the LLM gets
-"""
+"""Hits as LangChain `Document`s, and the context block an LLM is given."""
 
 from __future__ import annotations
 

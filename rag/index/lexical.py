@@ -21,13 +21,17 @@ K1 = 1.2
 B = 0.75
 
 
+EMPTY_MARK = "empty"  # a saved index of a store with no terms at all (bm25s cannot index that)
+
+
 class LexicalIndex:
     def __init__(self, bm25) -> None:
+        """bm25: a bm25s.BM25, or None for an index of no terms."""
         self._bm25 = bm25
-        self.n_docs = int(bm25.scores["num_docs"])
+        self.n_docs = int(bm25.scores["num_docs"]) if bm25 is not None else 0
         # bm25s adds an empty token "" (it scores chunks without tokens); it is never a query term
-        self.vocab: dict[str, int] = {t: c for t, c in bm25.vocab_dict.items() if t}
-        indptr = np.asarray(bm25.scores["indptr"])
+        self.vocab: dict[str, int] = {t: c for t, c in bm25.vocab_dict.items() if t} if bm25 is not None else {}
+        indptr = np.asarray(bm25.scores["indptr"]) if bm25 is not None else np.zeros(1, dtype=np.int64)
         self.df = np.diff(indptr)  # (n_terms,) chunks per term column
         # Lucene idf: always positive, so a term in most chunks still counts a little.
         n = self.n_docs
@@ -38,23 +42,35 @@ class LexicalIndex:
     def build(cls, docs: Sequence[Sequence[str]]) -> LexicalIndex:
         import bm25s
 
+        if not any(docs):
+            if docs:
+                raise ValueError("chunks without a single term: nothing to index lexically")
+            return cls(None)
         logging.getLogger("bm25s").setLevel(logging.WARNING)
         bm25 = bm25s.BM25(k1=K1, b=B, method="lucene", idf_method="lucene")
         bm25.index([list(d) for d in docs], show_progress=False)
         return cls(bm25)
 
     def save(self, folder: Path) -> None:
+        if self._bm25 is None:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / EMPTY_MARK).touch()
+            return
         self._bm25.save(str(folder), show_progress=False)
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
         import bm25s
 
+        if (folder / EMPTY_MARK).is_file():
+            return cls(None)
         return cls(bm25s.BM25.load(str(folder), mmap=True, show_progress=False, verbosity=0))
 
     @cached_property
     def weights(self) -> sparse.csc_matrix:
         """(n_chunks, n_terms) BM25 weights without the (k1 + 1) factor; a view of the mapped arrays."""
+        if self._bm25 is None:
+            return sparse.csc_matrix((0, 0), dtype=np.float32)
         s = self._bm25.scores
         shape = (self.n_docs, len(s["indptr"]) - 1)
         return sparse.csc_matrix((s["data"], s["indices"], s["indptr"]), shape=shape, copy=False)

@@ -128,6 +128,7 @@ def load_snapshot(store: StoreConnection) -> IndexSnapshot:
             snapshot = _read(folder)
         except (OSError, ValueError, KeyError) as exc:  # a torn or foreign folder: build it again
             log.warning("%s: unreadable snapshot (%s); rebuilding it", folder, exc)
+            shutil.rmtree(folder, ignore_errors=True)
         else:
             if snapshot.embedder != store.embedder:
                 raise RagError(

@@ -41,7 +41,7 @@ def dense_candidates(
         k = min(n_docs if where else len(snapshot), n)
         res = store.collection.query(query_embeddings=[vector], n_results=k, where=where, include=["distances"])
         for cid, d in zip(res["ids"][0], res["distances"][0], strict=True):
-            row = snapshot.row[cid]
-            if snapshot.is_doc[row]:
+            row = snapshot.row.get(cid)  # None: written after this snapshot (it is stale until a reload)
+            if row is not None and snapshot.is_doc[row]:
                 dense[row] = min(1.0, max(0.0, 1.0 - d))
     return dense
