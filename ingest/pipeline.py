@@ -63,15 +63,17 @@ def display_source(path: Path) -> str:
         return resolved.as_posix()
 
 
-def discover(roots: Iterable[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Supported files under the roots (a root's own README.md is its help text, not content)."""
+def discover(roots: Iterable[Path], corpus_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Supported files under the roots. corpus/README.md describes the corpus's format and is not
+    content; the README of a folder of the user's own notes often is (its overview, its prompts)."""
     files: list[Path] = []
     missing: list[tuple[str, str]] = []
     for root in roots:
         if root.is_dir():
+            help_text = root / "README.md" if root.resolve() == corpus_dir.resolve() else None
             for p in sorted(root.rglob("*")):
                 hidden = any(part.startswith(".") for part in p.relative_to(root).parts)
-                if p.is_file() and not hidden and p.suffix.lower() in SUFFIXES and p != root / "README.md":
+                if p.is_file() and not hidden and p.suffix.lower() in SUFFIXES and p != help_text:
                     files.append(p)
         elif root.is_file():
             files.append(root)
@@ -126,7 +128,7 @@ def ingest(
         stored_ids[meta["source"]].add(cid)
         stored_hash[meta["source"]] = meta.get("file_hash", "")
 
-    files, report.failed = discover(roots)
+    files, report.failed = discover(roots, settings.corpus_dir)
     to_embed: list[Chunk] = []
     to_delete: list[str] = []
     seen_sources: set[str] = set()

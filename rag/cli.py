@@ -79,6 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--misses", action="store_true", help="list the queries that missed the top 5")
     e.add_argument("--no-answers", action="store_true", help="skip the answer figures")
     e.add_argument("--llm", help="answer figures for this provider (default: extractive)")
+    e.add_argument(
+        "--docs",
+        type=Path,
+        help="a folder of your own documents: index it beside the bank in a scratch "
+        "data dir and report figures for --doc-queries over it",
+    )
+    e.add_argument(
+        "--doc-queries",
+        type=Path,
+        default=Path("tests/eval/docs_queries.tsv"),
+        help="TSV of `query<TAB>zh|en|mixed<TAB>file|file` (paths relative to --docs) or `…<TAB>-`",
+    )
+    e.add_argument("--scratch", type=Path, help="data dir for --docs, kept between runs (default: a temp dir)")
 
     k = sub.add_parser("calibrate", help="fit the 'nothing relevant' decision on labelled queries")
     k.add_argument("--queries", type=Path, help="TSV file (default: RAG_SCOPE_EXAMPLES)")
@@ -98,6 +111,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         from rag.evaluation.bench import run_bench
 
         return run_bench(settings, [int(x) for x in args.sizes.split(",") if x.strip()], args.queries, ingest)
+    if args.command == "eval" and args.docs:
+        return _eval_documents(args, settings)
     retriever = Retriever(settings)
     if args.command == "search":
         if args.stdin:
@@ -179,6 +194,38 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(answerer.answer(args.question, section=args.section).to_json(), ensure_ascii=False))
         else:
             _print_answer(answerer.start(args.question, section=args.section))
+    return 0
+
+
+def _eval_documents(args: argparse.Namespace, settings: Settings) -> int:
+    """Index the bank and a folder into a scratch data dir (incremental when --scratch is reused)."""
+    import shutil
+    import tempfile
+
+    from ingest.pipeline import ingest
+    from rag.evaluation.documents import evaluate_documents
+    from rag.labelled import load_doc_queries
+
+    if settings.chroma_host:
+        raise RagError("eval --docs builds its own index in a scratch dir; unset CHROMA_HOST")
+    if not args.docs.is_dir():
+        raise RagError(f"--docs {args.docs}: not a folder")
+    queries = load_doc_queries(args.doc_queries)
+    scratch = args.scratch or Path(tempfile.mkdtemp(prefix="rag-docs-eval-"))
+    try:
+        s = settings.model_copy(update={"data_dir": scratch})
+        for root in (s.corpus_dir, args.docs):
+            report = ingest([root], s)
+            print(f"{root}: {report.summary()}", file=sys.stderr)
+            for source, reason in report.failed:
+                print(f"  not indexed: {source}: {reason}", file=sys.stderr)
+        result = evaluate_documents(Retriever(s), queries, args.docs)
+        print(result.report())
+        if args.misses:
+            print("\n".join(result.failures))
+    finally:
+        if args.scratch is None:
+            shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
 

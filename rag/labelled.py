@@ -34,3 +34,29 @@ def load_queries(path: Path) -> list[EvalQuery]:
         gold = () if parts[1].strip() == "-" else tuple(parts[1].strip().split(","))
         out.append(EvalQuery(parts[0].strip(), gold))
     return out
+
+
+LANGS = ("zh", "en", "mixed")
+
+
+@dataclass(frozen=True)
+class DocQuery:
+    query: str
+    lang: str  # zh | en | mixed
+    gold: tuple[str, ...]  # files (relative to the folder) or bank ids that answer it; empty: unanswerable
+
+
+def load_doc_queries(path: Path) -> list[DocQuery]:
+    """TSV lines `query<TAB>lang<TAB>dir/file.md|Q083`, or `query<TAB>lang<TAB>-` when nothing answers it."""
+    if not path.is_file():
+        raise RagError(f"no document queries at {path}; pass --doc-queries FILE")
+    out: list[DocQuery] = []
+    for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = [p.strip() for p in line.split("\t")]
+        if len(parts) != 3 or parts[1] not in LANGS or not parts[0] or not parts[2]:
+            raise RagError(f"{path}:{n}: expected `query<TAB>zh|en|mixed<TAB>file|file` or `…<TAB>-`, got {line!r}")
+        gold = () if parts[2] == "-" else tuple(g.strip() for g in parts[2].split("|") if g.strip())
+        out.append(DocQuery(parts[0], parts[1], gold))
+    return out

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         return self.data_dir / "snapshots"
 
     @property
+    def cache_dir(self) -> Path:
+        """Derived data that does not depend on the index (jieba's word table)."""
+        return self.data_dir / "cache"
+
+    @property
     def synonyms_path(self) -> Path:
         return self.synonyms_file if self.synonyms_file is not None else self.corpus_dir / "synonyms.tsv"
 

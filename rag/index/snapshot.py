@@ -28,12 +28,12 @@ from rag.index.lexical import LexicalIndex
 from rag.index.store import StoreConnection, get_all
 from rag.retrieval.spelling import SpellFixer
 from rag.retrieval.synonyms import load_synonyms
-from rag.retrieval.text import tokenize
+from rag.retrieval.text import tokenize, use_word_table
 from rag.settings import Settings
 
 # Bump when tokenizing or what a snapshot holds changes: old snapshots are then rebuilt.
-LEXICAL_VERSION = 1
-COLUMNS = ("kind", "id", "section", "question", "source", "page", "chunk")
+LEXICAL_VERSION = 2
+COLUMNS = ("kind", "id", "section", "question", "source", "page", "chunk", "heading")
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +143,7 @@ def build_snapshot(collection: Any, settings: Settings, fingerprint: str, embedd
     """Read every row from Chroma, tokenize and index it, save the result atomically, and record the
     fingerprint as the embedded store's current one."""
     key = snapshot_key(fingerprint, settings)
+    use_word_table(settings.cache_dir)
     data = get_all(collection, ["documents", "metadatas"])
     texts: list[str] = data["documents"]
     metas: list[dict[str, Any]] = data["metadatas"]

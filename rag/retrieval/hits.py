@@ -21,6 +21,7 @@ class Hit:
     coverage: float = 0.0
     phrase: float = 0.0
     chunk_id: str = ""  # the chunk the snippet comes from
+    heading: str | None = None  # a document chunk's heading path, "分布式训练 › DeepSpeed › ZeRO"
 
     @property
     def label(self) -> str:

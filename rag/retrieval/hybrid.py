@@ -116,17 +116,25 @@ class HybridSearch:
             dense=float(dense),
             lexical=float(lexical),
             chunk_id=snap.chunk_ids[row],
+            heading=m["heading"] or None,
         )
 
     def full_text(self, hit: Hit) -> str:
         """The whole note of a bank hit (its note chunks joined), or the whole chunk of a document hit."""
         if hit.id:
             return self.snapshot.catalogue.note(hit.id)
-        return self.snapshot.texts[self.snapshot.row[hit.chunk_id]]
+        return strip_heading(self.snapshot.texts[self.snapshot.row[hit.chunk_id]], hit.heading or "")
+
+
+def strip_heading(text: str, heading: str) -> str:
+    """A document chunk's text without the heading path it starts with (ingest/chunking.py)."""
+    return text[len(heading) :].lstrip("\n") if heading and text.startswith(heading) else text
 
 
 def snippet(text: str, meta: dict[str, Any], limit: int = SNIPPET_CHARS) -> str:
     if meta["kind"] == "note" and text.startswith(meta["question"]):
         text = text[len(meta["question"]) :]
+    elif meta["kind"] == "doc":
+        text = strip_heading(text, meta["heading"])
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from functools import lru_cache
+from pathlib import Path
 
 # Function words that carry no topic; without them "红烧肉怎么做" would match every "怎么…" question.
 # Interview framing ("面试问到…怎么答") is topic-free here too: every entry is an interview question;
@@ -36,14 +38,65 @@ _ASCII_TERM = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+#_-]*")
 _HAS_WORD = re.compile(r"\w", re.UNICODE)
 
 
+# Where jieba's word table is kept between processes (see dictionary.py); set by use_word_table().
+_table_dir: Path | None = None
+_table_file: Path | None = None  # a complete table this process wrote or reads, to copy to another folder
+WORD_TABLE_VERSION = 1
+
+
+def use_word_table(folder: Path) -> None:
+    """Keep jieba's word table under folder, so a new process segments its first query without loading
+    the whole dictionary (~1.1 s). Before the first tokenizing it says where to read (or, missing, write)
+    the table; after it, in a process that meets another data dir, it gives that folder a table too."""
+    global _table_dir, _table_file
+    if _jieba.cache_info().currsize == 0:
+        _table_dir = folder
+        return
+    import jieba
+
+    from rag.retrieval.dictionary import copy_table, write_table
+
+    path = _table_path(folder, jieba.__version__)
+    if path.is_file():
+        return
+    if _table_file is not None and _table_file.is_file():
+        copy_table(_table_file, path)
+    elif isinstance(jieba.dt.FREQ, dict):
+        write_table(path, jieba.dt.FREQ, jieba.dt.total)
+        _table_file = path
+
+
+def _table_path(folder: Path, version: str) -> Path:
+    key = hashlib.sha256(f"{WORD_TABLE_VERSION}|{version}|{' '.join(DOMAIN_WORDS)}".encode()).hexdigest()[:16]
+    return folder / f"words-{key}.sqlite"
+
+
+def _use_whole_table(table: dict[str, int]) -> None:
+    import jieba
+
+    jieba.dt.FREQ = table  # a plain dict from here on: tokenizing many texts reads it millions of times
+
+
 @lru_cache(maxsize=1)
 def _jieba():
     import jieba
 
+    from rag.retrieval.dictionary import open_table, write_table
+
+    global _table_file
     jieba.setLogLevel(logging.WARNING)
+    path = _table_path(_table_dir, jieba.__version__) if _table_dir is not None else None
+    table = open_table(path, on_full=_use_whole_table) if path is not None else None
+    if table is not None:
+        jieba.dt.FREQ, jieba.dt.total, jieba.dt.initialized = table, table.total, True
+        _table_file = path
+        return jieba
     for w in DOMAIN_WORDS:
         jieba.add_word(w)
     jieba.initialize()
+    if path is not None:
+        write_table(path, jieba.dt.FREQ, jieba.dt.total)
+        _table_file = path
     return jieba
 
 

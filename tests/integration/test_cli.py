@@ -15,7 +15,20 @@ from rag.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 QUERY_FEATURES = {"dense", "score", "coverage", "unknown", "query_mass", "phrase", "peripheral", "example_gap"}
-HIT_FIELDS = {"id", "question", "section", "source", "page", "score", "text", "dense", "lexical", "coverage", "phrase"}
+HIT_FIELDS = {
+    "id",
+    "question",
+    "section",
+    "source",
+    "page",
+    "heading",
+    "score",
+    "text",
+    "dense",
+    "lexical",
+    "coverage",
+    "phrase",
+}
 
 
 def run(*args: str, stdin: str | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:

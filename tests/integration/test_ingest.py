@@ -31,8 +31,11 @@ def few_scope_examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def corpus(tmp_path: Path) -> Path:
+def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A small corpus dir, configured as RAG_CORPUS_DIR."""
     root = tmp_path / "corpus"
+    monkeypatch.setenv("RAG_CORPUS_DIR", str(root))
+    get_settings.cache_clear()
     (root / "question_bank").mkdir(parents=True)
     shutil.copy(REPO / "corpus/question_bank/12-position-encoding.md", root / "question_bank")
     (root / "README.md").write_text("how to add files", encoding="utf-8")
@@ -65,7 +68,7 @@ def test_ingest_is_incremental_and_idempotent(corpus: Path, embeddings: Embeddin
     first = ingest([corpus], s, show_bar=False, embeddings=embeddings)
     assert sorted(Path(x).name for x in first.added) == ["12-position-encoding.md", "kv.txt", "paper.pdf"]
     assert first.chunks_embedded == first.chunks_total > 9 * 2  # 9 questions + their notes + docs
-    assert "README.md" not in sources(s, embeddings)
+    assert "README.md" not in sources(s, embeddings)  # the corpus's README describes its format
 
     again = ingest([corpus], s, show_bar=False, embeddings=embeddings)
     assert (len(again.unchanged), again.chunks_embedded, again.chunks_deleted) == (3, 0, 0)
@@ -200,3 +203,11 @@ def test_rebuild_starts_from_scratch(corpus: Path, embeddings: Embeddings) -> No
     report = ingest([corpus / "kv.txt"], s, show_bar=False, embeddings=embeddings, rebuild=True)
     assert report.chunks_total == report.chunks_embedded == 1
     assert set(sources(s, embeddings)) == {"kv.txt"}
+
+
+def test_the_readme_of_a_folder_of_notes_is_content(tmp_path: Path, embeddings: Embeddings) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "README.md").write_text("# 学习路线\n先学 Transformer，再学 LoRA 和 RLHF。", encoding="utf-8")
+    report = ingest([notes], get_settings(), show_bar=False, embeddings=embeddings)
+    assert [Path(x).name for x in report.added] == ["README.md"]

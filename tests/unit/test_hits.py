@@ -34,6 +34,7 @@ def test_json_rounds_scores_and_leaves_out_the_chunk_id() -> None:
         "lexical": 0.5,
         "coverage": 0.3333,
         "phrase": 0.6667,
+        "heading": None,
     }
     assert hit.score == 0.123456  # the hit itself is not rounded
 

@@ -28,7 +28,8 @@ def test_text_encodings_are_detected(tmp_path: Path, name: str, data: bytes) -> 
     path = tmp_path / name
     path.write_bytes(data)
     (doc,) = load(path)
-    assert doc.page_content.strip() == ZH and doc.metadata == {"page": 0}
+    fmt = "markdown" if name.endswith(".md") else "text"
+    assert doc.page_content.strip() == ZH and doc.metadata == {"page": 0, "format": fmt}
 
 
 def test_pdf_pages_are_numbered_from_one_and_empty_pages_skipped(tmp_path: Path) -> None:
@@ -103,3 +104,37 @@ def test_html_text_without_scripts_or_styles(tmp_path: Path) -> None:
     text = load(tmp_path / "a.html")[0].page_content
     assert "正文：KV Cache。" in text and "var x" not in text and "color" not in text
     assert text.index("标题") < text.index("\n\n", text.index("标题")) < text.index("正文")  # blocks apart
+
+
+def test_docx_headings_become_markdown_headings(tmp_path: Path) -> None:
+    import docx
+
+    d = docx.Document()
+    d.add_heading("分布式训练", level=1)
+    d.add_heading("ZeRO", level=2)
+    d.add_paragraph("ZeRO 切分优化器状态。")
+    d.save(tmp_path / "a.docx")
+    (doc,) = load(tmp_path / "a.docx")
+    assert doc.page_content == "# 分布式训练\n\n## ZeRO\n\nZeRO 切分优化器状态。"
+    assert doc.metadata["format"] == "markdown"
+
+
+def test_html_headings_and_navigation(tmp_path: Path) -> None:
+    (tmp_path / "a.html").write_text(
+        "<body><nav><a href='/'>首页</a> | <a href='/x'>目录</a></nav><h2>KV <b>Cache</b></h2>"
+        "<p>缓存键和值。</p><footer>© 2024 站点</footer></body>",
+        encoding="utf-8",
+    )
+    text = load(tmp_path / "a.html")[0].page_content
+    assert "## KV Cache" in text and "缓存键和值。" in text
+    assert "首页" not in text and "2024" not in text
+
+
+def test_pdf_running_headers_footers_and_page_numbers_are_dropped(tmp_path: Path) -> None:
+    body = ["LoRA adds low-rank matrices.", "RMSNorm drops the mean.", "GQA shares keys and values."]
+    pages = [["ACME Confidential - LLM notes", line, f"Page {i} of 3"] for i, line in enumerate(body, start=1)]
+    path = tmp_path / "notes.pdf"
+    path.write_bytes(make_pdf(pages))
+    docs = load(path)
+    assert [d.metadata["page"] for d in docs] == [1, 2, 3]
+    assert [d.page_content.strip() for d in docs] == body

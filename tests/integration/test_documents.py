@@ -1,0 +1,81 @@
+"""The user's own documents beside the bank: `python -m rag eval --docs` over a small document set
+written for the tests (tests/data/docs), and what search returns for its chunks."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+DOCS = REPO / "tests/data/docs"
+QUERIES = REPO / "tests/data/docs_queries.tsv"
+
+
+def rag(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"RAG_DATA_DIR": str(data_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "rag", *args], capture_output=True, text=True, timeout=600, cwd=REPO, env=env
+    )
+
+
+@pytest.fixture(scope="module")
+def docs_index(bank_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A scratch data dir holding the bank (copied from the shared index) and the document set, made
+    by `eval --docs` itself; its report is returned with it."""
+    scratch = tmp_path_factory.mktemp("docs-eval") / "data"
+    shutil.copytree(bank_settings.data_dir, scratch)
+    p = rag(
+        "eval",
+        "--docs",
+        str(DOCS),
+        "--doc-queries",
+        str(QUERIES),
+        "--scratch",
+        str(scratch),
+        "--misses",
+        data_dir=scratch,
+    )
+    assert p.returncode == 0, p.stderr
+    return scratch, p.stdout
+
+
+def figures(report: str, name: str) -> dict[str, float]:
+    line = next(x for x in report.splitlines() if x.strip().startswith(f"{name}:"))
+    return {k: float(v) for k, v in re.findall(r"(R@1|R@5|MRR@10) ([0-9.]+)", line)}
+
+
+def test_eval_over_a_folder_reports_figures_by_language(docs_index: tuple[Path, str]) -> None:
+    _, report = docs_index
+    assert re.search(r"^\s*all:\s+9 queries", report, re.M)
+    assert re.search(r"^\s*zh:\s+4 queries", report, re.M) and re.search(r"^en\+mixed:\s+5 queries", report, re.M)
+    assert "unanswerable questions answered: " in report and "/2" in report
+    # every answerable question finds its file among the first five
+    assert figures(report, "all")["R@5"] == 1.0, report
+
+
+def test_a_document_hit_carries_its_heading_path_and_clean_text(docs_index: tuple[Path, str]) -> None:
+    scratch, _ = docs_index
+    p = rag("search", "ZeRO stage 2 切分梯度", "-k", "5", "--json", data_dir=scratch)
+    assert p.returncode == 0, p.stderr
+    docs = [h for h in json.loads(p.stdout)["hits"] if h["id"] is None]
+    assert docs and docs[0]["source"].endswith("分布式训练.md")
+    assert docs[0]["heading"] == "分布式训练 › DeepSpeed › ZeRO"
+    assert "stage 2" in docs[0]["text"] and "![" not in docs[0]["text"] and "分布式训练 ›" not in docs[0]["text"]
+
+
+def test_html_navigation_and_footer_are_not_indexed(docs_index: tuple[Path, str]) -> None:
+    scratch, _ = docs_index
+    p = rag("search", "KV Cache 显存占用 MQA GQA", "-k", "5", "--json", data_dir=scratch)
+    assert p.returncode == 0, p.stderr
+    html = [h for h in json.loads(p.stdout)["hits"] if h["source"].endswith("kv-cache.html")]
+    assert html and html[0]["heading"] == "KV Cache › 显存占用"
+    assert all("首页" not in h["text"] and "转载" not in h["text"] for h in html)
