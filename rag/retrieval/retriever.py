@@ -15,6 +15,7 @@ from rag.index.catalogue import BankCatalogue
 from rag.index.embeddings import embedder_name, make_embeddings
 from rag.index.snapshot import IndexSnapshot, current_fingerprint, load_snapshot
 from rag.index.store import StoreConnection
+from rag.relevance.documents import combined
 from rag.relevance.examples import load_examples
 from rag.relevance.model import RelevanceModel, load_relevance_model
 from rag.relevance.phrases import BankPhrases
@@ -33,6 +34,7 @@ class Retriever:
         self.embedder = embedder_name(settings)
         self.store = StoreConnection(settings, self.embedder)
         self.model: RelevanceModel = load_relevance_model(settings, self.embedder)
+        self.doc_model: RelevanceModel = load_relevance_model(settings, self.embedder, documents=True)
         self.min_score = settings.min_score if settings.min_score is not None else self.model.threshold
         self._lock = threading.Lock()  # one reload at a time; searches never wait for it
         self._search = self._build()
@@ -86,8 +88,10 @@ class Retriever:
         return related(self._search, target, k)
 
     def relevance(self, result: SearchResult) -> float:
-        """How sure we are that the index covers the query, in [0, 1] (rag/relevance/model.py)."""
-        return self.model.relevance(result)
+        """How sure we are that the index covers the query, in [0, 1]: the bank model's probability, or
+        the document model's mapped onto its scale when higher (rag/relevance/documents.py)."""
+        p_doc = self.doc_model.relevance(result)
+        return combined(self.model.relevance(result), p_doc, self.doc_model.threshold, self.model.threshold)
 
     def is_relevant(self, result: SearchResult) -> bool:
         return self.relevance(result) >= self.min_score

@@ -19,7 +19,7 @@ from rag.relevance.features import NAMES, feature_values
 from rag.relevance.model import DEFAULT
 from rag.retrieval.query import query_vector, unit
 from rag.retrieval.retriever import Retriever
-from rag.settings import Settings
+from rag.settings import Settings, get_settings
 
 
 def test_hits_carry_coverage_and_the_query_its_unknown_terms(retriever: Retriever) -> None:
@@ -173,3 +173,22 @@ def test_cross_validation_shows_the_example_gap_pays(retriever: Retriever, bank_
     without_gap, _ = shares(Variant("without the example gap", tuple(n for n in NAMES if n != "example_gap")))
     # the measured full-set figures: 13.5 % -> 4.1 % of out-of-scope questions accepted
     assert without_gap.mean() > shipped.mean()
+
+
+def test_the_shipped_document_model_is_what_calibrate_docs_fits(tmp_path: Path, embeddings) -> None:
+    """The same steps as `python -m rag calibrate --docs`: the bank's notes as documents, no bank entries."""
+    from ingest.pipeline import ingest
+    from rag.evaluation.calibrate_documents import calibrate_documents, write_notes_as_documents
+    from rag.relevance.model import DOC_DEFAULT
+
+    settings = get_settings()
+    assert write_notes_as_documents(settings.corpus_dir, tmp_path / "notes") == 173
+    report = ingest([tmp_path / "notes"], settings, show_bar=False, embeddings=embeddings)
+    assert not report.failed and report.chunks_total > 173
+    docs_only = Retriever(settings, embeddings=embeddings)
+    assert not any(docs_only.snapshot.columns["id"])  # no bank entries: every hit is a document
+    model, text = calibrate_documents(docs_only, load_queries(settings.scope_examples_path))
+    assert model.features == DOC_DEFAULT.features and model.threshold == DOC_DEFAULT.threshold
+    assert model.weights == pytest.approx(DOC_DEFAULT.weights, abs=0.1)
+    assert model.bias == pytest.approx(DOC_DEFAULT.bias, abs=0.1)
+    assert "the class-balanced boundary" in text
