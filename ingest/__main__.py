@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ingest.pipeline import ingest
+from ingest.pipeline import IngestInterrupted, ingest
 from rag.errors import RagError
 from rag.settings import get_settings
 
@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = get_settings()
         report = ingest(args.paths or None, settings, rebuild=args.rebuild)
+    except IngestInterrupted as exc:
+        print(f"\n{exc}", file=sys.stderr)
+        return 130
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -23,11 +23,19 @@ from rag.bank import is_bank_file, parse_bank_text
 from rag.errors import RagError
 from rag.index.embeddings import embedder_name, make_embeddings
 from rag.index.snapshot import build_snapshot
-from rag.index.store import chroma_client, drop_collection, get_all, mark_fingerprint, open_collection
+from rag.index.store import (
+    chroma_client,
+    clear_fingerprint,
+    drop_collection,
+    get_all,
+    mark_fingerprint,
+    open_collection,
+)
 from rag.retrieval.retriever import Retriever
 from rag.settings import Settings
 
 EMBED_BATCH = 64
+WRITE_GROUP_CHUNKS = 1024  # chunks embedded before they are written (whole files)
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 
 
@@ -52,6 +60,17 @@ class IngestReport:
             f"{len(self.removed)} removed, {len(self.failed)} failed | chunks: {self.chunks_embedded} embedded, "
             f"{self.chunks_deleted} deleted, {self.chunks_total} in index | {self.seconds:.2f} s"
         )
+
+
+class IngestInterrupted(RagError):
+    """Ctrl-C during embedding: what was written so far stays, and the same command resumes."""
+
+    def __init__(self, report: IngestReport, done: int, total: int) -> None:
+        super().__init__(
+            f"interrupted: {done} of {total} new chunks written; run the same command again to resume "
+            "(files already written are skipped)"
+        )
+        self.report = report
 
 
 def display_source(path: Path) -> str:
@@ -123,14 +142,17 @@ def ingest(
     # What the index holds now: source -> (file hash, chunk ids)
     existing = get_all(collection, ["metadatas"])
     stored_ids: dict[str, set[str]] = defaultdict(set)
-    stored_hash: dict[str, str] = {}
+    # a file is unchanged only when all its chunks carry its current hash: an interrupted run can
+    # leave a file with new chunks written and old ones not yet deleted (the next run finishes it)
+    stored_hashes: dict[str, set[str]] = defaultdict(set)
     for cid, meta in zip(existing["ids"], existing["metadatas"] or [], strict=True):
         stored_ids[meta["source"]].add(cid)
-        stored_hash[meta["source"]] = meta.get("file_hash", "")
+        stored_hashes[meta["source"]].add(meta.get("file_hash", ""))
 
     files, report.failed = discover(roots, settings.corpus_dir)
-    to_embed: list[Chunk] = []
-    to_delete: list[str] = []
+    # per changed file, in order: (new chunks to embed, its stale chunk ids)
+    plans: list[tuple[list[Chunk], list[str]]] = []
+    to_delete: list[str] = []  # chunks of files that are gone
     seen_sources: set[str] = set()
     for path in files:
         source = display_source(path)
@@ -138,7 +160,7 @@ def ingest(
         try:
             data = path.read_bytes()
             file_hash = content_hash(data, settings)
-            if source in stored_ids and stored_hash.get(source) == file_hash:
+            if source in stored_ids and stored_hashes[source] == {file_hash}:
                 report.unchanged.append(source)
                 continue
             chunks = chunk_file(path, source, data, file_hash, settings)
@@ -147,8 +169,7 @@ def ingest(
             continue
         old = stored_ids.get(source, set())
         new_ids = {c.id for c in chunks}
-        to_delete += sorted(old - new_ids)
-        to_embed += [c for c in chunks if c.id not in old]
+        plans.append(([c for c in chunks if c.id not in old], sorted(old - new_ids)))
         kept = [c for c in chunks if c.id in old]
         if kept:  # same text, new position/hash: metadata only, no re-embedding
             collection.update(ids=[c.id for c in kept], metadatas=[c.metadata for c in kept])
@@ -164,39 +185,58 @@ def ingest(
             to_delete += sorted(ids)
             report.removed.append(source)
 
+    # Embed and write a group of whole files at a time, each file's stale chunks deleted after its new
+    # ones are in: an interrupted ingest keeps every group written so far, and running it again skips
+    # those files. Groups are large because interleaving Chroma's index threads with numpy's BLAS
+    # threads on 2 cores made ingest ~40 % slower than embedding alone.
+    n_embed = sum(len(new) for new, _ in plans)
+    bar = tqdm(total=n_embed, desc="embedding", unit="chunk", disable=not show_bar or not n_embed)
+    step = client.get_max_batch_size()
+    done = 0
+    group: list[tuple[list[Chunk], list[str]]] = []
+    if n_embed or any(old for _, old in plans) or to_delete:
+        clear_fingerprint(collection)
+    try:
+        for i, plan in enumerate(plans):
+            group.append(plan)
+            if sum(len(new) for new, _ in group) < WRITE_GROUP_CHUNKS and i < len(plans) - 1:
+                continue
+            chunks = [c for new, _ in group for c in new]
+            stale = [cid for _, old in group for cid in old]
+            t_embed = time.perf_counter()
+            vectors: list[list[float]] = []
+            for j in range(0, len(chunks), EMBED_BATCH):
+                vectors += embeddings.embed_documents([c.text for c in chunks[j : j + EMBED_BATCH]])
+                bar.update(min(EMBED_BATCH, len(chunks) - j))
+                if progress:
+                    progress(done + min(j + EMBED_BATCH, len(chunks)), n_embed)
+            report.embed_seconds += time.perf_counter() - t_embed
+            t_write = time.perf_counter()
+            for j in range(0, len(chunks), step):
+                batch = chunks[j : j + step]
+                collection.upsert(
+                    ids=[c.id for c in batch],
+                    embeddings=vectors[j : j + step],
+                    documents=[c.text for c in batch],
+                    metadatas=[c.metadata for c in batch],
+                )
+            if stale:
+                collection.delete(ids=stale)
+            report.write_seconds += time.perf_counter() - t_write
+            done += len(chunks)
+            report.chunks_embedded, report.chunks_deleted = done, report.chunks_deleted + len(stale)
+            group = []
+    except KeyboardInterrupt:
+        bar.close()
+        raise IngestInterrupted(report, done, n_embed) from None
+    bar.close()
     if to_delete:
         collection.delete(ids=to_delete)
-    report.chunks_deleted = len(to_delete)
-
-    # Embed everything first, then write: interleaving Chroma's index threads with numpy's BLAS
-    # threads on 2 cores made ingest ~40 % slower than embedding alone.
-    bar = tqdm(total=len(to_embed), desc="embedding", unit="chunk", disable=not show_bar or not to_embed)
-    t_embed = time.perf_counter()
-    vectors: list[list[float]] = []
-    for i in range(0, len(to_embed), EMBED_BATCH):
-        batch = to_embed[i : i + EMBED_BATCH]
-        vectors += embeddings.embed_documents([c.text for c in batch])
-        bar.update(len(batch))
-        if progress:
-            progress(min(i + EMBED_BATCH, len(to_embed)), len(to_embed))
-    bar.close()
-    report.embed_seconds = time.perf_counter() - t_embed
-    t_write = time.perf_counter()
-    step = client.get_max_batch_size()
-    for i in range(0, len(to_embed), step):
-        batch = to_embed[i : i + step]
-        collection.upsert(
-            ids=[c.id for c in batch],
-            embeddings=vectors[i : i + step],
-            documents=[c.text for c in batch],
-            metadatas=[c.metadata for c in batch],
-        )
-    report.write_seconds = time.perf_counter() - t_write
-    report.chunks_embedded = len(to_embed)
+    report.chunks_deleted += len(to_delete)
     report.chunks_total = collection.count()
     # what searches load: the lexical index and tables of the store as it is now, keyed by its contents
     t_snapshot = time.perf_counter()
-    changed = to_embed or to_delete or report.updated or report.removed
+    changed = n_embed or report.chunks_deleted or report.updated or report.removed
     if changed or not (collection.metadata or {}).get("fingerprint"):
         build_snapshot(collection, settings, mark_fingerprint(collection), name)
         # and what a retriever derives from it (phrase and scope-example vectors), so the first search

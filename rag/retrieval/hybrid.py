@@ -120,10 +120,13 @@ class HybridSearch:
         )
 
     def full_text(self, hit: Hit) -> str:
-        """The whole note of a bank hit (its note chunks joined), or the whole chunk of a document hit."""
+        """The whole note of a bank hit (its note chunks joined); for a document hit, its chunk and the
+        chunks that follow it in the same section, joined (an excerpt is then a passage, not a fragment)."""
         if hit.id:
             return self.snapshot.catalogue.note(hit.id)
-        return strip_heading(self.snapshot.texts[self.snapshot.row[hit.chunk_id]], hit.heading or "")
+        snap = self.snapshot
+        rows = snap.section_from(snap.row[hit.chunk_id])
+        return "\n\n".join(strip_heading(snap.texts[r], hit.heading or "") for r in rows)
 
 
 def strip_heading(text: str, heading: str) -> str:

@@ -144,3 +144,26 @@ def test_sentence_transformers_model_from_a_local_directory(monkeypatch: pytest.
     assert Path(hits[0].source).name == "attention.txt"
     assert r.collection.metadata["embedder"] == f"sentence-transformers:{model_dir}"
     assert r.snapshot.embedder == f"sentence-transformers:{model_dir}"
+
+
+@pytest.mark.usefixtures("few_scope_examples")
+def test_the_bundled_e5_embedder_indexes_and_searches_across_languages(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RAG_EMBEDDER", "e5")
+    get_settings.cache_clear()
+    s = get_settings()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "paged.md").write_text(
+        "# vLLM\n\nvLLM 把 KV cache 分成固定大小的块，像操作系统的虚拟内存分页。", encoding="utf-8"
+    )
+    (docs / "cooking.md").write_text("# 红烧肉\n\n五花肉先焯水，再炒糖色，加酱油和冰糖小火慢炖。", encoding="utf-8")
+    report = ingest([docs], s, show_bar=False)
+    assert report.chunks_total == 2 and not report.failed
+    r = Retriever(s)
+    assert len(r.embeddings.embed_query("x")) == 384  # multilingual-e5-small, not USE's 512
+    # an English question over Chinese notes: the dense side alone carries it (no shared words)
+    hits = r.search("how does vLLM page its key-value memory", k=2)
+    assert Path(hits[0].source).name == "paged.md" and hits[0].dense > hits[1].dense
+    assert r.collection.metadata["embedder"] == "e5" and r.snapshot.embedder == "e5"

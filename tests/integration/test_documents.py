@@ -80,7 +80,19 @@ def test_a_short_question_over_a_document_is_answered_citing_it(docs_index: tupl
     p = rag("ask", "How does PagedAttention in vLLM reduce memory fragmentation?", "--json", data_dir=scratch)
     assert p.returncode == 0, p.stderr
     answer = json.loads(p.stdout)
-    assert not answer["refused"] and "[vllm.md]" in answer["answer"]
+    assert not answer["refused"] and "[vllm.md › PagedAttention]" in answer["answer"]
+    # the passage, not a heading: the excerpt starts with the section's text
+    assert "fixed-size blocks" in answer["answer"]
+
+
+def test_an_answer_from_a_long_section_continues_past_its_first_chunk(docs_index: tuple[Path, str]) -> None:
+    scratch, _ = docs_index
+    p = rag("ask", "训练后量化 PTQ 是怎么做的", "--json", data_dir=scratch)
+    assert p.returncode == 0, p.stderr
+    answer = json.loads(p.stdout)
+    assert not answer["refused"] and "[quantization.md › 权重量化的几种做法]" in answer["answer"]
+    # the section is two chunks; the passage joins the second (its last paragraph) to the first
+    assert "缩放因子" in answer["answer"] and "反量化回 FP16" in answer["answer"]
 
 
 def test_html_navigation_and_footer_are_not_indexed(docs_index: tuple[Path, str]) -> None:

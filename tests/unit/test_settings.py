@@ -21,7 +21,8 @@ def test_an_unknown_embedder_names_the_variable_and_the_choices(monkeypatch: pyt
     monkeypatch.setenv("RAG_EMBEDDER", "usem4")
     with pytest.raises(RagError) as info:
         load_settings()
-    assert str(info.value) == "bad setting: RAG_EMBEDDER='usem4': Input should be 'usem3' or 'sentence-transformers'"
+    expected = "bad setting: RAG_EMBEDDER='usem4': Input should be 'usem3', 'e5' or 'sentence-transformers'"
+    assert str(info.value) == expected
 
 
 def test_a_provider_typo_names_the_variable_and_the_choices(monkeypatch: pytest.MonkeyPatch) -> None:
