@@ -52,9 +52,9 @@ class Settings(BaseSettings):
     chroma_host: str | None = Field(None, validation_alias=AliasChoices("RAG_CHROMA_HOST", "CHROMA_HOST"))
     chroma_port: int = Field(8000, validation_alias=AliasChoices("RAG_CHROMA_PORT", "CHROMA_PORT"))
 
-    # Chunking of user documents (characters)
-    chunk_size: int = 400
-    chunk_overlap: int = 60
+    # Chunking of user documents (characters); chosen on tests/eval/docs_queries.tsv (docs/retrieval.md)
+    chunk_size: int = 250
+    chunk_overlap: int = 40
 
     # Relevance under which a query is "nothing relevant"; None: the calibrated model's threshold
     min_score: float | None = None
