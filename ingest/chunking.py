@@ -22,8 +22,9 @@ from typing import Any
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from ingest.structure import PATH_SEPARATOR, Block, Section, sections
+from ingest.structure import Block, Section, sections
 from rag.bank import Entry
+from rag.retrieval.hits import HEADING_SEPARATOR
 
 # Sentence ends and clause marks, Chinese first; the splitter tries them in this order.
 SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", "!", "?", ";", ". ", "，", ",", " ", ""]
@@ -148,8 +149,8 @@ def chunk_documents(docs: list[Document], source: str, file_hash: str, size: int
         for heading, piece in document_pieces(doc, size, overlap):
             if not piece.strip():
                 continue
-            if doc.metadata.get("format") == "markdown" and _name(heading.split(PATH_SEPARATOR)[0]) != _name(title):
-                heading = f"{title}{PATH_SEPARATOR}{heading}" if heading else title
+            if doc.metadata.get("format") == "markdown" and _name(heading.split(HEADING_SEPARATOR)[0]) != _name(title):
+                heading = f"{title}{HEADING_SEPARATOR}{heading}" if heading else title
             text = f"{heading}\n{piece}" if heading else piece
             cid = chunk_id(source, f"doc:{page}", text)
             if cid not in seen:  # identical repeated passages: keep one

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,6 +120,19 @@ def chunk_file(path: Path, source: str, data: bytes, file_hash: str, settings: S
     return chunks
 
 
+def _write_groups(plans: list[tuple[list[Chunk], list[str]]]) -> Iterator[tuple[list[Chunk], list[str]]]:
+    """Whole files' (new chunks, stale ids) joined into groups of at least WRITE_GROUP_CHUNKS new chunks
+    (the last group: whatever is left)."""
+    chunks: list[Chunk] = []
+    stale: list[str] = []
+    for i, (new, old) in enumerate(plans):
+        chunks += new
+        stale += old
+        if len(chunks) >= WRITE_GROUP_CHUNKS or i == len(plans) - 1:
+            yield chunks, stale
+            chunks, stale = [], []
+
+
 def ingest(
     paths: list[Path] | None,
     settings: Settings,
@@ -190,26 +203,19 @@ def ingest(
     # those files. Groups are large because interleaving Chroma's index threads with numpy's BLAS
     # threads on 2 cores made ingest ~40 % slower than embedding alone.
     n_embed = sum(len(new) for new, _ in plans)
-    bar = tqdm(total=n_embed, desc="embedding", unit="chunk", disable=not show_bar or not n_embed)
-    step = client.get_max_batch_size()
-    done = 0
-    group: list[tuple[list[Chunk], list[str]]] = []
     if n_embed or any(old for _, old in plans) or to_delete:
         clear_fingerprint(collection)
+    bar = tqdm(total=n_embed, desc="embedding", unit="chunk", disable=not show_bar or not n_embed)
+    step = client.get_max_batch_size()
     try:
-        for i, plan in enumerate(plans):
-            group.append(plan)
-            if sum(len(new) for new, _ in group) < WRITE_GROUP_CHUNKS and i < len(plans) - 1:
-                continue
-            chunks = [c for new, _ in group for c in new]
-            stale = [cid for _, old in group for cid in old]
+        for chunks, stale in _write_groups(plans):
             t_embed = time.perf_counter()
             vectors: list[list[float]] = []
             for j in range(0, len(chunks), EMBED_BATCH):
                 vectors += embeddings.embed_documents([c.text for c in chunks[j : j + EMBED_BATCH]])
                 bar.update(min(EMBED_BATCH, len(chunks) - j))
                 if progress:
-                    progress(done + min(j + EMBED_BATCH, len(chunks)), n_embed)
+                    progress(report.chunks_embedded + min(j + EMBED_BATCH, len(chunks)), n_embed)
             report.embed_seconds += time.perf_counter() - t_embed
             t_write = time.perf_counter()
             for j in range(0, len(chunks), step):
@@ -223,13 +229,12 @@ def ingest(
             if stale:
                 collection.delete(ids=stale)
             report.write_seconds += time.perf_counter() - t_write
-            done += len(chunks)
-            report.chunks_embedded, report.chunks_deleted = done, report.chunks_deleted + len(stale)
-            group = []
+            report.chunks_embedded += len(chunks)
+            report.chunks_deleted += len(stale)
     except KeyboardInterrupt:
+        raise IngestInterrupted(report, report.chunks_embedded, n_embed) from None
+    finally:
         bar.close()
-        raise IngestInterrupted(report, done, n_embed) from None
-    bar.close()
     if to_delete:
         collection.delete(ids=to_delete)
     report.chunks_deleted += len(to_delete)

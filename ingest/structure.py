@@ -31,7 +31,6 @@ _NAVIGATION = re.compile(
     r"^\s*(\[TOC\]|目录|返回(目录|顶部|首页)|回到顶部|上一篇.*|下一篇.*|back to top|table of contents|toc)\s*$", re.I
 )
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-PATH_SEPARATOR = HEADING_SEPARATOR
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ class Section:
 
     @property
     def heading(self) -> str:
-        return PATH_SEPARATOR.join(self.path)
+        return HEADING_SEPARATOR.join(self.path)
 
 
 def clean_line(line: str) -> str:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rag.errors import RagError
@@ -200,22 +204,29 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@contextmanager
+def _scratch_dir(command: str, settings: Settings, keep: Path | None = None) -> Iterator[Path]:
+    """A data dir for a command that builds its own index: `keep` when given, else a temp dir removed after."""
+    if settings.chroma_host:
+        raise RagError(f"{command} builds its own index in a scratch dir; unset CHROMA_HOST")
+    root = keep or Path(tempfile.mkdtemp(prefix="rag-scratch-"))
+    try:
+        yield root
+    finally:
+        if keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
 def _eval_documents(args: argparse.Namespace, settings: Settings) -> int:
     """Index the bank and a folder into a scratch data dir (incremental when --scratch is reused)."""
-    import shutil
-    import tempfile
-
     from ingest.pipeline import ingest
     from rag.evaluation.documents import evaluate_documents
     from rag.labelled import load_doc_queries
 
-    if settings.chroma_host:
-        raise RagError("eval --docs builds its own index in a scratch dir; unset CHROMA_HOST")
-    if not args.docs.is_dir():
-        raise RagError(f"--docs {args.docs}: not a folder")
-    queries = load_doc_queries(args.doc_queries)
-    scratch = args.scratch or Path(tempfile.mkdtemp(prefix="rag-docs-eval-"))
-    try:
+    with _scratch_dir("eval --docs", settings, args.scratch) as scratch:
+        if not args.docs.is_dir():
+            raise RagError(f"--docs {args.docs}: not a folder")
+        queries = load_doc_queries(args.doc_queries)
         s = settings.model_copy(update={"data_dir": scratch})
         for root in (s.corpus_dir, args.docs):
             report = ingest([root], s)
@@ -223,36 +234,25 @@ def _eval_documents(args: argparse.Namespace, settings: Settings) -> int:
             for source, reason in report.failed:
                 print(f"  not indexed: {source}: {reason}", file=sys.stderr)
         result = evaluate_documents(Retriever(s), queries, args.docs)
-        print(result.report())
-        if args.misses:
-            print("\n".join(result.failures))
-    finally:
-        if args.scratch is None:
-            shutil.rmtree(scratch, ignore_errors=True)
+    print(result.report())
+    if args.misses:
+        print("\n".join(result.failures))
     return 0
 
 
 def _calibrate_documents(args: argparse.Namespace, settings: Settings) -> int:
     """The bank's notes as documents in a scratch data dir, the scope examples searched over them."""
-    import shutil
-    import tempfile
-
     from ingest.pipeline import ingest
     from rag.evaluation.calibrate_documents import calibrate_documents, write_notes_as_documents
     from rag.labelled import load_queries
     from rag.relevance.model import DOC_MODEL_FILE
 
-    if settings.chroma_host:
-        raise RagError("calibrate --docs builds its own index in a scratch dir; unset CHROMA_HOST")
-    queries = load_queries(args.queries or settings.scope_examples_path)
-    scratch = Path(tempfile.mkdtemp(prefix="rag-doc-calibration-"))
-    try:
+    with _scratch_dir("calibrate --docs", settings) as scratch:
+        queries = load_queries(args.queries or settings.scope_examples_path)
         s = settings.model_copy(update={"data_dir": scratch / "data"})
         write_notes_as_documents(settings.corpus_dir, scratch / "notes")
         ingest([scratch / "notes"], s, show_bar=False)
         model, report = calibrate_documents(Retriever(s), queries)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     print(report)
     if args.save:
         settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ The eval set (tests/eval/queries.tsv) and the scope examples (corpus/scope_examp
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,13 +22,18 @@ class EvalQuery:
     gold: tuple[str, ...]  # acceptable bank ids; empty: out of scope
 
 
-def load_queries(path: Path) -> list[EvalQuery]:
+def _data_lines(path: Path, what: str, option: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a labelled TSV, blank lines and # comments left out."""
     if not path.is_file():
-        raise RagError(f"no labelled queries at {path}; pass --queries FILE")
-    out: list[EvalQuery] = []
+        raise RagError(f"no {what} at {path}; pass {option} FILE")
     for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
-        if not line.strip() or line.startswith("#"):
-            continue
+        if line.strip() and not line.startswith("#"):
+            yield n, line
+
+
+def load_queries(path: Path) -> list[EvalQuery]:
+    out: list[EvalQuery] = []
+    for n, line in _data_lines(path, "labelled queries", "--queries"):
         parts = line.split("\t")
         if len(parts) != 2 or not (parts[1].strip() == "-" or ID_LIST.match(parts[1].strip())):
             raise RagError(f"{path}:{n}: expected `query<TAB>Q001,Q002` or `query<TAB>-`, got {line!r}")
@@ -48,12 +54,8 @@ class DocQuery:
 
 def load_doc_queries(path: Path) -> list[DocQuery]:
     """TSV lines `query<TAB>lang<TAB>dir/file.md|Q083`, or `query<TAB>lang<TAB>-` when nothing answers it."""
-    if not path.is_file():
-        raise RagError(f"no document queries at {path}; pass --doc-queries FILE")
     out: list[DocQuery] = []
-    for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
-        if not line.strip() or line.startswith("#"):
-            continue
+    for n, line in _data_lines(path, "document queries", "--doc-queries"):
         parts = [p.strip() for p in line.split("\t")]
         if len(parts) != 3 or parts[1] not in LANGS or not parts[0] or not parts[2]:
             raise RagError(f"{path}:{n}: expected `query<TAB>zh|en|mixed<TAB>file|file` or `…<TAB>-`, got {line!r}")

@@ -7,6 +7,7 @@ builds its own in a tmp dir; tests marked `quality` are the eval-set gates (READ
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,6 +84,16 @@ def retriever(bank_settings: Settings, embeddings):
 def use_bank_index(bank_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Point the environment (and so subprocesses and get_settings) at the shared bank index."""
     monkeypatch.setenv("RAG_DATA_DIR", str(bank_settings.data_dir))
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@pytest.fixture
+def writable_index(bank_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A private copy of the shared bank index, for tests that upload, add or delete sources."""
+    data = tmp_path / "writable-data"
+    shutil.copytree(bank_settings.data_dir, data)
+    monkeypatch.setenv("RAG_DATA_DIR", str(data))
     get_settings.cache_clear()
     return get_settings()
 

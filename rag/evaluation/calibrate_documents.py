@@ -16,8 +16,8 @@ import numpy as np
 
 from rag.bank import load_bank
 from rag.labelled import EvalQuery
-from rag.relevance.documents import DOC_MODEL_FEATURES, doc_feature_values
-from rag.relevance.model import RelevanceModel, fit, relevance_of_features
+from rag.relevance.documents import DOC_MODEL_FEATURES, doc_model_values
+from rag.relevance.model import RelevanceModel, fit, tradeoff
 from rag.retrieval.retriever import Retriever
 
 # The threshold is the class-balanced fit's own boundary. Set instead to accept 2 % of the out-of-scope
@@ -45,7 +45,7 @@ def collect_documents(retriever: Retriever, queries: Sequence[EvalQuery]) -> tup
     rows = []
     for q in queries:
         result = retriever.search(q.query, k=10)
-        values = doc_feature_values(result) | {"unknown": result.features.unknown}
+        values = doc_model_values(result)
         rows.append([values[f] for f in DOC_MODEL_FEATURES])
     return np.array(rows, dtype=np.float64), np.array([bool(q.gold) for q in queries])
 
@@ -54,13 +54,12 @@ def calibrate_documents(retriever: Retriever, queries: Sequence[EvalQuery]) -> t
     x, y = collect_documents(retriever, queries)
     model = fit(x, y, retriever.embedder, features=DOC_MODEL_FEATURES)
     model = RelevanceModel(model.weights, model.bias, DOC_THRESHOLD, model.embedder, model.features)
-    scores = relevance_of_features(model, x)
     lines = [
         f"document model fitted on {len(queries)} queries ({int(y.sum())} in scope) over the bank's notes as documents",
         "weights (" + ", ".join(model.features) + "): " + ", ".join(f"{w:+.4f}" for w in model.weights),
         f"bias {model.bias:+.4f}  threshold {model.threshold:.4f} (the class-balanced boundary)",
         "threshold  out-of-scope accepted  in-scope refused",
     ]
-    for t in (0.3, 0.4, DOC_THRESHOLD, 0.6, 0.7, 0.8, 0.9):
-        lines.append(f"{t:9.4f}  {int((scores[~y] >= t).sum()):20d}  {int((scores[y] < t).sum()):16d}")
+    rows = tradeoff(model, x, y, thresholds=(0.3, 0.4, 0.6, 0.7, 0.8, 0.9))
+    lines += [f"{t:9.4f}  {a:20d}  {r:16d}" for t, a, r in sorted(rows)]
     return model, "\n".join(lines)

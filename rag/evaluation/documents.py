@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.evaluation.metrics import rank_figures
 from rag.labelled import DocQuery
 from rag.retrieval.hits import Hit
 from rag.retrieval.retriever import Retriever
@@ -37,10 +38,7 @@ class DocEvalResult:
     failures: list[str] = field(default_factory=list)
 
     def _line(self, name: str, ranks: list[int | None], refused: int) -> str:
-        n = max(len(ranks), 1)
-        r1 = sum(r == 1 for r in ranks) / n
-        r5 = sum(r is not None and r <= 5 for r in ranks) / n
-        mrr = sum(1 / r for r in ranks if r) / n
+        r1, r5, mrr = rank_figures(ranks)
         return (
             f"{name:>8}: {len(ranks):3d} queries  R@1 {r1:.3f}  R@5 {r5:.3f}  MRR@10 {mrr:.3f}  "
             f"refused {refused}/{len(ranks)}"

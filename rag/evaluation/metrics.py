@@ -30,10 +30,19 @@ class EvalResult:
         )
 
 
+def rank_figures(ranks: list[int | None]) -> tuple[float, float, float]:
+    """(R@1, R@5, MRR@10) of answerable queries from the rank of each one's first acceptable hit
+    (None: not among the hits)."""
+    n = max(len(ranks), 1)
+    r1 = sum(r == 1 for r in ranks) / n
+    r5 = sum(r is not None and r <= 5 for r in ranks) / n
+    return r1, r5, sum(1 / r for r in ranks if r) / n
+
+
 def evaluate(retriever: Retriever, queries: list[EvalQuery]) -> EvalResult:
     """A query is a hit at rank r when the r-th bank hit is any of its acceptable ids."""
     res = EvalResult()
-    r1 = r5 = rr = 0.0
+    ranks: list[int | None] = []
     for q in queries:
         result = retriever.search(q.query, k=10, bank_only=True)
         relevant = retriever.is_relevant(result)
@@ -45,13 +54,10 @@ def evaluate(retriever: Retriever, queries: list[EvalQuery]) -> EvalResult:
         res.in_scope_rejected += not relevant
         ids = [h.id for h in result.hits]
         rank = next((i for i, hid in enumerate(ids, start=1) if hid in q.gold), None)
-        r1 += rank == 1
-        r5 += rank is not None and rank <= 5
-        rr += 1.0 / rank if rank else 0.0
+        ranks.append(rank)
         if rank is None or rank > 5:
             res.misses.append((q.query, q.gold, [i or "-" for i in ids[:5]]))
-    n = max(res.n_in_scope, 1)
-    res.recall_at_1, res.recall_at_5, res.mrr_at_10 = r1 / n, r5 / n, rr / n
+    res.recall_at_1, res.recall_at_5, res.mrr_at_10 = rank_figures(ranks)
     return res
 
 

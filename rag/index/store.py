@@ -121,13 +121,17 @@ def mark_fingerprint(collection: Collection) -> str:
     """Recompute the fingerprint from the rows and record it in the collection's metadata."""
     data = get_all(collection, ["metadatas"])
     fingerprint = content_fingerprint(data["ids"], data["metadatas"])
-    meta = {k: v for k, v in (collection.metadata or {}).items() if not k.startswith("hnsw:")}
-    collection.modify(metadata=meta | {"fingerprint": fingerprint})
+    _record_fingerprint(collection, fingerprint)
     return fingerprint
 
 
 def clear_fingerprint(collection: Collection) -> None:
     """Record that the rows are changing: a writer interrupted before mark_fingerprint() leaves the
     fingerprint empty, so the next ingest rebuilds the snapshot even if it has nothing left to write."""
+    _record_fingerprint(collection, "")
+
+
+def _record_fingerprint(collection: Collection, fingerprint: str) -> None:
+    # hnsw:* settings are fixed at creation; Chroma refuses them in modify()
     meta = {k: v for k, v in (collection.metadata or {}).items() if not k.startswith("hnsw:")}
-    collection.modify(metadata=meta | {"fingerprint": ""})
+    collection.modify(metadata=meta | {"fingerprint": fingerprint})

@@ -15,8 +15,6 @@ set the figures are reported on. A query is relevant when either model says so (
 
 from __future__ import annotations
 
-import numpy as np
-
 from rag.relevance.features import Feature
 from rag.retrieval.hits import Hit, SearchResult
 
@@ -56,6 +54,11 @@ def doc_feature_values(result: SearchResult) -> dict[str, float]:
     return {"doc_dense": doc.dense, "doc_lexical": doc.lexical, "doc_coverage": doc.coverage}
 
 
+def doc_model_values(result: SearchResult) -> dict[str, float]:
+    """The document model's inputs (DOC_MODEL_FEATURES) by name."""
+    return doc_feature_values(result) | {"unknown": result.features.unknown}
+
+
 def on_bank_scale(p_doc: float, doc_threshold: float, bank_threshold: float) -> float:
     """The document model's probability mapped monotonically onto the bank model's scale, so that its
     threshold lands on the bank's: one relevance number, one RAG_MIN_SCORE, either model can pass it."""
@@ -65,4 +68,4 @@ def on_bank_scale(p_doc: float, doc_threshold: float, bank_threshold: float) -> 
 
 
 def combined(p_bank: float, p_doc: float, doc_threshold: float, bank_threshold: float) -> float:
-    return float(np.maximum(p_bank, on_bank_scale(p_doc, doc_threshold, bank_threshold)))
+    return max(p_bank, on_bank_scale(p_doc, doc_threshold, bank_threshold))

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from rag.errors import RagError
-from rag.relevance.documents import DOC_MODEL_FEATURES, DOC_NAMES, best_document, doc_feature_values
+from rag.relevance.documents import DOC_MODEL_FEATURES, DOC_NAMES, best_document, doc_model_values
 from rag.relevance.features import NAMES, feature_values
 from rag.retrieval.hits import SearchResult
 from rag.settings import Settings
@@ -44,7 +45,7 @@ class RelevanceModel:
     def relevance(self, result: SearchResult) -> float:
         if not result.hits or (self.for_documents and best_document(result) is None):
             return 0.0
-        values = feature_values(result) | (doc_feature_values(result) if self.for_documents else {})
+        values = doc_model_values(result) if self.for_documents else feature_values(result)
         x = np.array([values[f] for f in self.features], dtype=np.float64)
         return float(relevance_of_features(self, x[None, :])[0])
 
@@ -65,10 +66,12 @@ class RelevanceModel:
             weights = data["weights"]
             if not isinstance(weights, dict):
                 raise TypeError("weights must map feature names to numbers")
-            unknown = set(weights) - set(NAMES) - set(DOC_NAMES)
+            # a document model (any doc_* weight) reads DOC_MODEL_FEATURES, a bank model NAMES
+            known = DOC_MODEL_FEATURES if set(weights) & set(DOC_NAMES) else NAMES
+            unknown = set(weights) - set(known)
             if unknown:
                 raise KeyError(f"unknown features {sorted(unknown)}")
-            names = tuple(n for n in (*DOC_NAMES, *NAMES) if n in weights)
+            names = tuple(n for n in known if n in weights)
             return cls(
                 tuple(float(weights[n]) for n in names),
                 float(data["bias"]),
@@ -159,12 +162,15 @@ def relevance_of_features(model: RelevanceModel, x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def tradeoff(model: RelevanceModel, x: np.ndarray, y: np.ndarray) -> list[tuple[float, int, int]]:
-    """(threshold, out-of-scope accepted, in-scope refused) at the model's threshold and at the top
-    out-of-scope queries' scores, highest first."""
+def tradeoff(
+    model: RelevanceModel, x: np.ndarray, y: np.ndarray, thresholds: Sequence[float] | None = None
+) -> list[tuple[float, int, int]]:
+    """(threshold, out-of-scope accepted, in-scope refused) at the model's threshold and at the given
+    thresholds (default: the top out-of-scope queries' scores), highest first."""
     scores = relevance_of_features(model, x)
     rows = []
-    bars = {round(float(s) + 5e-4, 4) for s in np.sort(scores[~y])[::-1][:8]} | {model.threshold}
-    for t in sorted(bars, reverse=True):
+    if thresholds is None:
+        thresholds = [round(float(s) + 5e-4, 4) for s in np.sort(scores[~y])[::-1][:8]]
+    for t in sorted({*thresholds, model.threshold}, reverse=True):
         rows.append((t, int((scores[~y] >= t).sum()), int((scores[y] < t).sum())))
     return rows

@@ -48,13 +48,13 @@ def use_word_table(folder: Path) -> None:
     """Keep jieba's word table under folder, so a new process segments its first query without loading
     the whole dictionary (~1.1 s). Before the first tokenizing it says where to read (or, missing, write)
     the table; after it, in a process that meets another data dir, it gives that folder a table too."""
-    global _table_dir, _table_file
+    global _table_dir
     if _jieba.cache_info().currsize == 0:
         _table_dir = folder
         return
     import jieba
 
-    from rag.retrieval.dictionary import copy_table, write_table
+    from rag.retrieval.dictionary import copy_table
 
     path = _table_path(folder, jieba.__version__)
     if path.is_file():
@@ -62,8 +62,7 @@ def use_word_table(folder: Path) -> None:
     if _table_file is not None and _table_file.is_file():
         copy_table(_table_file, path)
     elif isinstance(jieba.dt.FREQ, dict):
-        write_table(path, jieba.dt.FREQ, jieba.dt.total)
-        _table_file = path
+        _save_table(path)
 
 
 def _table_path(folder: Path, version: str) -> Path:
@@ -81,7 +80,7 @@ def _use_whole_table(table: dict[str, int]) -> None:
 def _jieba():
     import jieba
 
-    from rag.retrieval.dictionary import open_table, write_table
+    from rag.retrieval.dictionary import open_table
 
     global _table_file
     jieba.setLogLevel(logging.WARNING)
@@ -95,9 +94,19 @@ def _jieba():
         jieba.add_word(w)
     jieba.initialize()
     if path is not None:
-        write_table(path, jieba.dt.FREQ, jieba.dt.total)
-        _table_file = path
+        _save_table(path)
     return jieba
+
+
+def _save_table(path: Path) -> None:
+    """Write the loaded dictionary as the word table at path; later folders get copies of it."""
+    import jieba
+
+    from rag.retrieval.dictionary import write_table
+
+    global _table_file
+    write_table(path, jieba.dt.FREQ, jieba.dt.total)
+    _table_file = path
 
 
 # A word jieba's dictionary counts this often is everyday Chinese ("问题" 55k, "模型" 2.9k); rarer

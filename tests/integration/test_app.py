@@ -24,16 +24,6 @@ def fresh_resource_cache() -> Iterator[None]:
     st.cache_resource.clear()
 
 
-@pytest.fixture
-def writable_index(bank_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private copy of the bank index, for tests that upload or delete."""
-    data = tmp_path / "app-data"
-    shutil.copytree(bank_settings.data_dir, data)
-    monkeypatch.setenv("RAG_DATA_DIR", str(data))
-    get_settings.cache_clear()
-    return data
-
-
 def app() -> AppTest:
     return AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
 
@@ -149,7 +139,7 @@ def test_browse_shows_notes_and_filters(use_bank_index: Settings) -> None:
     assert at.session_state["turns"][-1].citations[0].id in {"Q163", "Q162"}
 
 
-def test_upload_pdf_listed_searchable_then_deleted(writable_index: Path) -> None:
+def test_upload_pdf_listed_searchable_then_deleted(writable_index: Settings) -> None:
     at = app()
     at.switch_page("ui/knowledge.py").run()
     no_exceptions(at)
@@ -160,7 +150,7 @@ def test_upload_pdf_listed_searchable_then_deleted(writable_index: Path) -> None
     next(b for b in at.button if b.label == "导入").click().run()
     no_exceptions(at)
     assert any("no extractable text" in e.value for e in at.error), "the bad file shows its reason"
-    uploads = writable_index / "uploads"
+    uploads = writable_index.data_dir / "uploads"
     assert sorted(p.name for p in uploads.iterdir()) == ["flash_notes.pdf"], "safe name, failed file not kept"
     sources = " ".join(m.value for m in at.markdown)
     assert "uploads/flash_notes.pdf" in sources
@@ -169,7 +159,7 @@ def test_upload_pdf_listed_searchable_then_deleted(writable_index: Path) -> None
     assistant = assistant_for(get_settings())
     hit = assistant.ready_retriever.search("attention tiles in SRAM", k=1)[0]
     assert hit.source.endswith("flash_notes.pdf") and hit.page == 1
-    pointer = writable_index / "snapshots" / "CURRENT"
+    pointer = writable_index.data_dir / "snapshots" / "CURRENT"
     with_upload = pointer.read_text(encoding="utf-8")
 
     delete = next(b for b in at.button if b.key and b.key.startswith("del-") and "flash_notes" in b.key)
@@ -188,7 +178,7 @@ def test_upload_pdf_listed_searchable_then_deleted(writable_index: Path) -> None
     assert "flash_notes.pdf" not in " ".join(m.value for m in again.markdown)
 
 
-def test_upload_over_the_size_limit_is_refused(writable_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_upload_over_the_size_limit_is_refused(writable_index: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAG_MAX_UPLOAD_MB", "1")
     get_settings.cache_clear()
     at = app()
@@ -197,7 +187,8 @@ def test_upload_over_the_size_limit_is_refused(writable_index: Path, monkeypatch
     next(b for b in at.button if b.label == "导入").click().run()
     no_exceptions(at)
     assert any("over the 1 MB limit" in e.value for e in at.error)
-    assert not (writable_index / "uploads").exists() or not any((writable_index / "uploads").iterdir())
+    uploads = writable_index.data_dir / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())
 
 
 def test_first_start_builds_the_index_with_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,16 +20,6 @@ from rag.settings import Settings, get_settings
 
 REPO = Path(__file__).resolve().parents[2]
 NOTE = "FlashAttention 把注意力矩阵分块放进 SRAM 计算，减少显存读写，是 IO 感知的精确注意力。"
-
-
-@pytest.fixture
-def writable_index(bank_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """A private copy of the bank index, for tests that add or delete sources."""
-    data = tmp_path / "service-data"
-    shutil.copytree(bank_settings.data_dir, data)
-    monkeypatch.setenv("RAG_DATA_DIR", str(data))
-    get_settings.cache_clear()
-    return get_settings()
 
 
 def current(settings: Settings) -> str:
