@@ -73,6 +73,16 @@ def parse_bank_text(text: str, source: str) -> list[Entry]:
     return entries
 
 
+def resolve_section(section: str, names: list[str]) -> str:
+    """Exact heading, or a unique substring of one ('PEFT', '十二')."""
+    if section in names:
+        return section
+    matches = [s for s in names if section.lower() in s.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    raise RagError(f"unknown or ambiguous section {section!r}; sections: {' | '.join(names)}")
+
+
 def load_bank(corpus_dir: Path) -> dict[str, Entry]:
     """All entries by id, in bank order."""
     bank_dir = corpus_dir / BANK_DIRNAME

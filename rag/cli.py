@@ -1,4 +1,5 @@
-"""`python -m rag search|related|ask|chat|eval|calibrate|bench …` — a stable interface for people and scripts."""
+"""`python -m rag search|related|ask|chat|eval|calibrate|bench|grade|practice|progress|serve|mcp …`:
+a stable interface for people and scripts."""
 
 from __future__ import annotations
 
@@ -12,23 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rag.errors import RagError
-from rag.retrieval.hits import Hit, SearchResult
+from rag.retrieval.hits import Hit
 from rag.retrieval.retriever import Retriever
 from rag.settings import Settings, get_settings
-
-
-def _search_json(retriever: Retriever, result: SearchResult) -> dict:
-    from rag.relevance.features import feature_values
-
-    relevance = retriever.relevance(result)
-    return {
-        "query": result.query,
-        "searched": result.searched,
-        "relevance": round(relevance, 4),
-        "relevant": relevance >= retriever.min_score,
-        "features": {k: round(v, 4) for k, v in feature_values(result).items()},
-        "hits": [h.to_json() for h in result.hits],
-    }
 
 
 def _print_hits(hits: list[Hit], relevant: bool | None = None) -> None:
@@ -107,14 +94,37 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="speed and memory figures")
     b.add_argument("--sizes", default="10000,100000", help="synthetic index sizes, comma-separated")
     b.add_argument("--queries", type=int, default=200, help="timed queries per size")
+    b.add_argument("--serve", action="store_true", help="load-test `python -m rag serve` over loopback instead")
+    b.add_argument("--clients", type=_whole_number, default=16, help="with --serve: concurrent clients")
+    b.add_argument("--seconds", type=float, default=20, help="with --serve: longest time per phase")
+    b.add_argument("--max-requests", type=_whole_number, default=2000, help="with --serve: most requests per phase")
+
+    from rag.practice.cli import add_commands
+    from rag.serving.cli import add_commands as add_serving
+
+    add_commands(sub, _whole_number)
+    add_serving(sub, _whole_number)
     return p
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command in ("grade", "practice", "progress"):
+        from rag.practice import cli as practice_cli
+
+        return practice_cli.run(args, settings)
+    if args.command in ("serve", "mcp"):
+        from rag.serving import cli as serving_cli
+
+        return serving_cli.run(args, settings)
     if args.command == "bench":
         from ingest.pipeline import ingest
         from rag.evaluation.bench import run_bench
 
+        if args.serve:
+            from rag.evaluation.bench_serve import run_serve_bench
+
+            sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+            return run_serve_bench(settings, sizes, args.clients, args.seconds, args.max_requests, ingest)
         return run_bench(settings, [int(x) for x in args.sizes.split(",") if x.strip()], args.queries, ingest)
     if args.command == "eval" and args.docs:
         return _eval_documents(args, settings)
@@ -131,13 +141,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 except RagError as exc:
                     print(json.dumps({"query": query, "hits": [], "error": str(exc)}, ensure_ascii=False), flush=True)
                     continue
-                print(json.dumps(_search_json(retriever, result), ensure_ascii=False), flush=True)
+                print(json.dumps(retriever.result_json(result), ensure_ascii=False), flush=True)
             return 0
         if args.query is None:
             raise RagError("empty query: give a question, or --stdin")
         result = retriever.search(args.query, args.k, section=args.section, source=args.source)
         if args.json:
-            print(json.dumps(_search_json(retriever, result), ensure_ascii=False))
+            print(json.dumps(retriever.result_json(result), ensure_ascii=False))
         else:
             _print_hits(result.hits, retriever.is_relevant(result))
     elif args.command == "related":

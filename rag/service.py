@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,7 @@ class Assistant:
         self.embeddings = make_embeddings(settings)
         self.lock = threading.Lock()  # one writer at a time: ingestion and deletion change the store
         self.retriever: Retriever | None = None
+        self._checked = 0.0  # monotonic time of the last freshness check
 
     # ----- index lifecycle -----
     def has_index(self) -> bool:
@@ -73,6 +75,22 @@ class Assistant:
             report = ingest(paths, self.settings, progress=progress, show_bar=False, embeddings=self.embeddings)
             self._reload()
         return report
+
+    def refresh_if_stale(self) -> bool:
+        """Pick up what other processes wrote to a shared store (a Chroma server): at most every
+        RAG_REFRESH_SECONDS the store's fingerprint is compared with the snapshot's; a change reloads.
+        Searches running meanwhile finish on the old snapshot. Returns whether it reloaded."""
+        now = time.monotonic()
+        if self.retriever is None or now - self._checked < self.settings.refresh_seconds:
+            return False
+        self._checked = now
+        if not self.retriever.is_stale():
+            return False
+        with self.lock:
+            if self.retriever.is_stale():  # another request may have reloaded it while we waited
+                self.retriever.reload()
+                return True
+        return False
 
     def _reload(self) -> None:
         if self.retriever is None:

@@ -62,12 +62,24 @@ class Settings(BaseSettings):
     # The app: largest accepted upload
     max_upload_mb: int = 20
 
+    # Practice: whose progress (several profiles share one installation) and where it is kept;
+    # default RAG_DATA_DIR/practice.sqlite
+    profile: str = "default"
+    practice_db: Path | None = None
+
     # Answering
     llm: ProviderName = "extractive"
     llm_model: str = "gpt-4o-mini"
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
     llm_timeout: float = 30.0
+
+    # Serving (python -m rag serve / mcp): a bearer token clients must send (unset: no auth, bind to
+    # loopback); how often a process checks a shared store for other processes' writes; request bounds
+    api_key: SecretStr | None = None
+    refresh_seconds: float = 2.0
+    max_request_kb: int = 256
+    max_k: int = 20
 
     @property
     def chroma_dir(self) -> Path:
@@ -89,6 +101,10 @@ class Settings(BaseSettings):
     @property
     def scope_examples_path(self) -> Path:
         return self.scope_examples if self.scope_examples is not None else self.corpus_dir / "scope_examples.tsv"
+
+    @property
+    def practice_path(self) -> Path:
+        return self.practice_db if self.practice_db is not None else self.data_dir / "practice.sqlite"
 
     @property
     def uploads_dir(self) -> Path:

@@ -8,12 +8,15 @@ builds its own in a tmp dir; tests marked `quality` are the eval-set gates (READ
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from rag.settings import Settings, get_settings, real_cores
+from tests.support.fake_openai import SECRET, FakeOpenAI
+from tests.support.servers import free_port, serving
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -24,8 +27,10 @@ DEFAULT_ENV = {
     "RAG_EVAL_FILE": str(REPO / "tests" / "eval" / "queries.tsv"),
     "RAG_COLLECTION": "llm_interview_bank",
     "RAG_LLM": "extractive",
+    "RAG_PROFILE": "default",
 }
 UNSET = (
+    "RAG_API_KEY",
     "RAG_MIN_SCORE",
     "RAG_SCOPE_EXAMPLES",
     "RAG_SYNONYMS_FILE",
@@ -47,9 +52,24 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     for key in UNSET:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path / "data"))
+    # practice history is per test even when a test shares the bank index's data dir
+    monkeypatch.setenv("RAG_PRACTICE_DB", str(tmp_path / "practice.sqlite"))
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def fake_llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
+    """RAG_LLM=openai pointed at a loopback OpenAI-compatible server (1 s timeout)."""
+    with FakeOpenAI() as server:
+        monkeypatch.setenv("RAG_LLM", "openai")
+        monkeypatch.setenv("RAG_LLM_BASE_URL", server.url)
+        monkeypatch.setenv("RAG_LLM_API_KEY", SECRET)
+        monkeypatch.setenv("RAG_LLM_MODEL", "fake-model")
+        monkeypatch.setenv("RAG_LLM_TIMEOUT", "1")
+        get_settings.cache_clear()
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -107,3 +127,22 @@ def own_index(tmp_path: Path, embeddings) -> Iterator[Settings]:
     report = ingest(None, settings, show_bar=False, embeddings=embeddings)
     assert not report.failed, report.failed
     yield settings
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[int]:
+    chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    port = free_port()
+    cmd = [chroma, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)]
+    with serving(cmd, f"http://127.0.0.1:{port}/api/v2/heartbeat", tmp_path / "chroma.log", timeout=90):
+        yield port
+
+
+@pytest.fixture
+def few_scope_examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every new data dir and index vocabulary embeds the scope examples again (the shipped 1.2k lines:
+    ~25 s on 2 shared cores, more with MiniLM); they are not what these tests are about."""
+    examples = tmp_path / "scope_examples.tsv"
+    examples.write_text("what is grouped-query attention\tQ083\nKV Cache 是什么\tQ083\n红烧肉怎么做\t-\n", "utf-8")
+    monkeypatch.setenv("RAG_SCOPE_EXAMPLES", str(examples))
+    get_settings.cache_clear()

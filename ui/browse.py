@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import ask, get_assistant
+from ui.common import ask, get_assistant, practise
 
 assistant = get_assistant()
 retriever = assistant.ready_retriever
@@ -37,6 +37,9 @@ for bid in ids:
         related = retriever.related(bid, k=4)
         if related:
             st.markdown("**相关问题：** " + " · ".join(f"{h.id} {h.question}" for h in related))
-        if st.button("在聊天中提问", key=f"ask-{bid}"):
+        c1, c2 = st.columns(2)
+        if c1.button("在聊天中提问", key=f"ask-{bid}"):
             ask(entry.question)
             st.switch_page("ui/chat.py")
+        if c2.button("练一练", key=f"practise-{bid}", on_click=practise, args=(bid,)):
+            st.switch_page("ui/practice.py")

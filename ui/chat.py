@@ -8,7 +8,7 @@ from rag.answering.citations import Citation
 from rag.answering.stream import AnswerResult
 from rag.errors import RagError
 from rag.service import Assistant
-from ui.common import answerer_for, ask, get_assistant, record, sidebar, state
+from ui.common import answerer_for, ask, get_assistant, practise, record, sidebar, state
 
 EXAMPLES = [
     "LoRA 的思路是什么？权重能合并回原模型吗？",
@@ -20,12 +20,14 @@ EXAMPLES = [
 ]
 
 
-def citation_card(assistant: Assistant, c: Citation) -> None:
+def citation_card(assistant: Assistant, c: Citation, key: int) -> None:
     title = f"[{c.label}] {c.question or c.source}"
     with st.expander(title):
         if c.id:
             st.caption(f"{c.section} · {c.source}")
             st.markdown(assistant.ready_retriever.catalogue.note(c.id) or c.snippet)
+            if st.button("练一练", key=f"practise-{key}-{c.id}", on_click=practise, args=(c.id,)):
+                st.switch_page("ui/practice.py")
         else:
             st.caption(c.source + (f" · 第 {c.page} 页" if c.page else ""))
             st.markdown(c.snippet)
@@ -38,7 +40,7 @@ def extras(assistant: Assistant, result: AnswerResult, n: int) -> None:
     if result.standalone_query != result.query:  # a follow-up rewritten or a typo repaired
         st.caption(f"检索：{result.standalone_query}")
     for c in result.citations:
-        citation_card(assistant, c)
+        citation_card(assistant, c, n)
     follow = result.nearest if result.refused else result.related
     if follow:
         st.markdown("**最接近的题库问题**" if result.refused else "**相关问题**")

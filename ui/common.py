@@ -13,6 +13,8 @@ from rag.answering.conversation import Turn
 from rag.answering.llm import PROVIDERS, api_key
 from rag.answering.stream import AnswerResult
 from rag.errors import RagError
+from rag.practice.coach import Coach
+from rag.practice.progress import check_profile
 from rag.service import Assistant
 from rag.settings import Settings, get_settings
 
@@ -129,6 +131,20 @@ def sidebar(assistant: Assistant) -> ChatConfig:
     return ChatConfig(provider, model, base_url, k, None if section == ALL_SECTIONS else section)
 
 
+def session_llm(settings: Settings) -> Settings:
+    """The settings with the LLM this browser session chose on the chat page's sidebar (if any)."""
+    ss = state()
+    provider = ss.get("provider") or settings.llm
+    if provider == "extractive":
+        return settings.model_copy(update={"llm": "extractive"})
+    update: dict = {"llm": provider, "llm_model": ss.get("llm_model") or settings.llm_model}
+    if ss.get("llm_base_url"):
+        update["llm_base_url"] = ss["llm_base_url"]
+    if ss.get("llm_api_key_input"):
+        update["llm_api_key"] = SecretStr(ss["llm_api_key_input"])
+    return settings.model_copy(update=update)
+
+
 def answerer_for(assistant: Assistant, cfg: ChatConfig) -> Answerer:
     """Answerers are per session (the key may be this session's); rebuilt only when the config changes."""
     ss = state()
@@ -147,3 +163,39 @@ def answerer_for(assistant: Assistant, cfg: ChatConfig) -> Answerer:
         answerer = Answerer(assistant.ready_retriever, assistant.settings, "extractive")
     ss["answerer"], ss["answerer_fp"] = answerer, fingerprint
     return answerer
+
+
+@st.cache_resource(show_spinner=False)
+def coach_for(settings: Settings) -> Coach:
+    """Practice shares the assistant's embedder (one model per process); it needs no index."""
+    return Coach(settings, embeddings=assistant_for(settings).embeddings)
+
+
+def get_coach() -> Coach:
+    return coach_for(get_settings())
+
+
+def profile_picker(coach: Coach) -> str:
+    """The sidebar's profile choice (several people can share one installation)."""
+    ss = st.session_state
+    ss.setdefault("profile", coach.settings.profile)
+    with st.sidebar:
+        names = list(dict.fromkeys([ss["profile"], *coach.store.profiles()]))
+        choice = st.selectbox(
+            "练习档案", [*names, "＋ 新建档案"], index=names.index(ss["profile"]), key="profile_choice"
+        )
+        if choice == "＋ 新建档案":
+            name = st.text_input("新档案名", key="new_profile")
+            if name.strip():
+                try:
+                    ss["profile"] = check_profile(name)
+                except RagError as exc:
+                    st.error(str(exc))
+        else:
+            ss["profile"] = choice
+    return ss["profile"]
+
+
+def practise(entry_id: str) -> None:
+    """练一练: start a one-question round on this entry (button callback)."""
+    st.session_state["practice_target"] = entry_id

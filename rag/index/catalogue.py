@@ -86,14 +86,9 @@ class BankCatalogue:
         return bid
 
     def resolve_section(self, section: str) -> str:
-        """Exact heading, or a unique substring of one ('PEFT', '十二')."""
-        names = self.sections
-        if section in names:
-            return section
-        matches = [s for s in names if section.lower() in s.lower()]
-        if len(matches) == 1:
-            return matches[0]
-        raise RagError(f"unknown or ambiguous section {section!r}; sections: {' | '.join(names)}")
+        from rag.bank import resolve_section
+
+        return resolve_section(section, self.sections)
 
     def aliases(self, bid: str) -> list[str]:
         """Other ways users ask an entry (its `问法：` line), in file order."""

@@ -96,5 +96,19 @@ class Retriever:
     def is_relevant(self, result: SearchResult) -> bool:
         return self.relevance(result) >= self.min_score
 
+    def result_json(self, result: SearchResult) -> dict:
+        """What `search --json`, the API and the MCP server print for a search."""
+        from rag.relevance.features import feature_values
+
+        relevance = self.relevance(result)
+        return {
+            "query": result.query,
+            "searched": result.searched,
+            "relevance": round(relevance, 4),
+            "relevant": relevance >= self.min_score,
+            "features": {k: round(v, 4) for k, v in feature_values(result).items()},
+            "hits": [h.to_json() for h in result.hits],
+        }
+
     def full_text(self, hit: Hit) -> str:
         return self._search.full_text(hit)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,22 +16,8 @@ from rag.errors import RagError
 from rag.relevance.features import feature_values
 from rag.retrieval.retriever import Retriever
 from rag.settings import get_settings
-from tests.support.fake_openai import FakeOpenAI
+from tests.support.fake_openai import SECRET, FakeOpenAI
 from tests.support.servers import free_port
-
-SECRET = "sk-test-SECRET-4242-do-not-print"
-
-
-@pytest.fixture
-def fake_llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        monkeypatch.setenv("RAG_LLM", "openai")
-        monkeypatch.setenv("RAG_LLM_BASE_URL", server.url)
-        monkeypatch.setenv("RAG_LLM_API_KEY", SECRET)
-        monkeypatch.setenv("RAG_LLM_MODEL", "fake-model")
-        monkeypatch.setenv("RAG_LLM_TIMEOUT", "1")
-        get_settings.cache_clear()
-        yield server
 
 
 # ----- extractive (default) -----

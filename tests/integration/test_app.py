@@ -203,3 +203,56 @@ def test_first_start_builds_the_index_with_progress(tmp_path: Path, monkeypatch:
     assert (get_settings().snapshots_dir / "CURRENT").is_file(), "the first start also leaves the search snapshot"
     at.chat_input[0].set_value("BPE 怎么构建词表").run()
     assert at.session_state["turns"][0].citations[0].id == "Q151"
+
+
+def practice_page() -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.switch_page("ui/practice.py")
+    return at.run()
+
+
+def test_practice_round_answer_graded_next_and_progress_updated(use_bank_index: Settings) -> None:
+    from rag.practice.progress import ProgressStore
+
+    at = practice_page()
+    no_exceptions(at)
+    at.selectbox(key="practice_mode").set_value("section").run()
+    at.selectbox(key="practice_section").set_value(
+        next(o for o in at.selectbox(key="practice_section").options if "PEFT" in o)
+    )
+    at.slider(key="practice_n").set_value(2).run()
+    next(b for b in at.button if b.label == "开始练习").click().run()
+    no_exceptions(at)
+    rnd = at.session_state["practice_round"]
+    assert len(rnd.queue) == 2 and "第 1 / 2 题" in " ".join(c.value for c in at.caption)
+    at.text_area[0].set_value("LoRA 冻结原权重，只训练低秩矩阵 B 和 A，B 初始化为 0，训练后可以合并回原权重。")
+    next(b for b in at.button if b.label == "提交").click().run()
+    no_exceptions(at)
+    assert at.metric[0].label == "得分"
+    assert any("参考笔记" in e.label for e in at.expander)
+    next(b for b in at.button if b.label == "下一题").click().run()
+    assert "第 2 / 2 题" in " ".join(c.value for c in at.caption)
+    next(b for b in at.button if b.label == "不知道").click().run()
+    assert at.metric[0].value == "0 / 100"
+    next(b for b in at.button if b.label == "查看本轮结果").click().run()
+    assert any("本轮结束" in s.value for s in at.subheader)
+    store = ProgressStore(get_settings().practice_path)
+    assert [a.kind for a in store.attempts("default")] == ["unknown", "answered"]
+    assert store.attempts("default")[1].entry_id == rnd.queue[0]
+
+
+def test_progress_page_shows_mastery_and_weakest(use_bank_index: Settings) -> None:
+    from rag.practice.grading import Grade
+    from rag.practice.progress import ProgressStore
+
+    store = ProgressStore(get_settings().practice_path)
+    store.record(
+        "default", Grade("Q077", "什么是 LoRA?", 35, [], "offline", answer="x"), "五、大模型参数高效微调(PEFT) 面试题"
+    )
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.switch_page("ui/progress.py")
+    at.run()
+    no_exceptions(at)
+    assert at.metric[0].value == "1"
+    assert any("Q077" in m.value and "35" in m.value for m in at.markdown)
+    assert any(b.label == "练一练" for b in at.button)

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,29 +15,10 @@ from langchain_core.embeddings import Embeddings
 from ingest.pipeline import ingest
 from rag.retrieval.retriever import Retriever
 from rag.settings import get_settings
-from tests.support.servers import free_port, serving
+from tests.support.servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 KV = "KV Cache 缓存历史 token 的键和值。推理时显存随序列长度线性增长。"
-
-
-@pytest.fixture
-def chroma_server(tmp_path: Path) -> Iterator[int]:
-    chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    port = free_port()
-    cmd = [chroma, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)]
-    with serving(cmd, f"http://127.0.0.1:{port}/api/v2/heartbeat", tmp_path / "chroma.log", timeout=90):
-        yield port
-
-
-@pytest.fixture
-def few_scope_examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every new data dir and index vocabulary embeds the scope examples again (the shipped 1.2k lines:
-    ~25 s on 2 shared cores, more with MiniLM); they are not what these tests are about."""
-    examples = tmp_path / "scope_examples.tsv"
-    examples.write_text("what is grouped-query attention\tQ083\nKV Cache 是什么\tQ083\n红烧肉怎么做\t-\n", "utf-8")
-    monkeypatch.setenv("RAG_SCOPE_EXAMPLES", str(examples))
-    get_settings.cache_clear()
 
 
 def run(*args: str, env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess[str]:

@@ -202,9 +202,19 @@ def test_bench_prints_figures(use_bank_index: Settings) -> None:
         "CLI search, new process",
         "app cold start",
         "search at bank size",
+        "practice grading, one answer: p50",
         "peak RSS:",
         "torch imported: False",
     ):
         assert figure in p.stdout, (figure, p.stdout)
     synthetic = re.search(r"search at (\d+) chunks: p50 ([\d.]+) ms", p.stdout)
     assert synthetic and int(synthetic.group(1)) > 300, p.stdout
+
+
+def test_bench_serve_drives_a_real_server(use_bank_index: Settings) -> None:
+    p = run("-m", "rag", "bench", "--serve", "--sizes", "", "--clients", "2", "--seconds", "2", timeout=600)
+    assert p.returncode == 0, p.stderr
+    for kind in ("search", "chat"):
+        line = re.search(rf"bank {kind}: (\d+) requests, (\d+) errors, .* p95 (\d+) ms", p.stdout)
+        assert line and int(line.group(1)) > 0 and line.group(2) == "0", p.stdout
+    assert re.search(r"bank server RSS: start \d+ MB, peak \d+ MB, end \d+ MB", p.stdout), p.stdout

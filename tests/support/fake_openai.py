@@ -9,6 +9,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+# The API key the tests configure: no output, log or response may contain it.
+SECRET = "sk-test-SECRET-4242-do-not-print"
+
 
 class FakeOpenAI:
     def __init__(self) -> None:
