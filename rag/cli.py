@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--clients", type=_whole_number, default=16, help="with --serve: concurrent clients")
     b.add_argument("--seconds", type=float, default=20, help="with --serve: longest time per phase")
     b.add_argument("--max-requests", type=_whole_number, default=2000, help="with --serve: most requests per phase")
+    b.add_argument("--workers", type=_whole_number, default=1, help="with --serve: server worker processes")
 
     from rag.practice.cli import add_commands
     from rag.serving.cli import add_commands as add_serving
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             from rag.evaluation.bench_serve import run_serve_bench
 
             sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
-            return run_serve_bench(settings, sizes, args.clients, args.seconds, args.max_requests, ingest)
+            return run_serve_bench(settings, sizes, args.clients, args.seconds, args.max_requests, ingest, args.workers)
         return run_bench(settings, [int(x) for x in args.sizes.split(",") if x.strip()], args.queries, ingest)
     if args.command == "eval" and args.docs:
         return _eval_documents(args, settings)

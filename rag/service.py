@@ -76,6 +76,12 @@ class Assistant:
             self._reload()
         return report
 
+    def warm_up(self) -> None:
+        """Load what the first queries would load lazily (pinyin tables for a Chinese typo, the English
+        word list), so a server's first requests do not stall on imports."""
+        for query in ("知识裤的问答怎么做", "what is a lora adpater", "LoRA"):
+            self.ready_retriever.search(query, 5)
+
     def refresh_if_stale(self) -> bool:
         """Pick up what other processes wrote to a shared store (a Chroma server): at most every
         RAG_REFRESH_SECONDS the store's fingerprint is compared with the snapshot's; a change reloads.

