@@ -3,7 +3,8 @@
 For each index (the bank; the bank among N synthetic chunks): start a server, then C client threads
 send requests for a bounded time (or count), first searches, then full non-streamed extractive chat
 answers. Printed per phase: requests, errors, throughput, p50/p95/p99 latency; and the server's RSS
-at the start, its peak and at the end (sampled from /proc every 0.2 s). The clients run on the same
+(all its processes, sampled from /proc every 0.2 s) at the start, after a quarter of the run, at the
+end, and its peak. The clients run on the same
 2 cores as the server, so the figures include their cost.
 """
 
@@ -182,8 +183,12 @@ def run_serve_bench(
                 sampler.stop.set()
                 sampler.join()
                 rss = sampler.samples or [0.0]
+                # stable = flat once the first queries have filled the caches (word lists, jieba's)
+                quarter = rss[len(rss) // 4]
                 print(
-                    f"{label} server RSS: start {rss[0]:.0f} MB, peak {max(rss):.0f} MB, end {rss[-1]:.0f} MB",
+                    f"{label} server RSS: start {rss[0]:.0f} MB, after a quarter of the run {quarter:.0f} MB,"
+                    f" end {rss[-1]:.0f} MB ({rss[-1] - quarter:+.0f} MB over the last three quarters),"
+                    f" peak {max(rss):.0f} MB",
                     flush=True,
                 )
             finally:

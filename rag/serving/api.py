@@ -28,6 +28,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.answering.chain import Answerer
 from rag.answering.conversation import Turn
@@ -96,6 +97,35 @@ class SearchRequest(BaseModel):
     source: str | None = None
 
 
+class BodyLimit:
+    """413 for a request body over `limit` bytes: at once by Content-Length, or while a chunked body is
+    read. Plain ASGI: Starlette's BaseHTTPMiddleware costs each request an extra task and stream."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+        self.message = f"request body over {limit // 1024} KB (RAG_MAX_REQUEST_KB)"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            await JSONResponse(error_body(self.message, "invalid_request_error"), status_code=413)(scope, receive, send)
+            return
+        received = 0
+
+        async def bounded() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:  # FastAPI re-raises it from the body read; _http answers it
+                raise StarletteHTTPException(413, self.message)
+            return message
+
+        await self.app(scope, bounded, send)
+
+
 def _conversation(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
     """(the question, the earlier turns): user/assistant pairs before the last user message."""
     for m in messages:
@@ -115,7 +145,8 @@ def _conversation(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
     return messages[users[-1]].text(), history
 
 
-def create_app(assistant: Assistant) -> FastAPI:
+def create_app(assistant: Assistant, *, uploads: bool = True) -> FastAPI:
+    """uploads=False: POST /v1/documents is refused (one of several workers over an embedded store)."""
     settings: Settings = assistant.settings
     app = FastAPI(title="LLM interview bank", version="1", docs_url="/docs", redoc_url=None)
     answerer = Answerer(assistant.ready_retriever, settings)
@@ -140,18 +171,10 @@ def create_app(assistant: Assistant) -> FastAPI:
         kind = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
         return JSONResponse(error_body(str(exc.detail), kind), status_code=exc.status_code)
 
-    @app.middleware("http")
-    async def _bounded(request: Request, call_next):
-        limit = settings.max_request_kb * 1024
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            body = error_body(
-                f"request body over {settings.max_request_kb} KB (RAG_MAX_REQUEST_KB)", "invalid_request_error"
-            )
-            return JSONResponse(body, status_code=413)
-        return await call_next(request)
+    app.add_middleware(BodyLimit, limit=settings.max_request_kb * 1024)
 
-    def authorized(request: Request) -> None:
+    # async: a sync dependency would cost every request a hop to the thread pool and back
+    async def authorized(request: Request) -> None:
         if settings.api_key is None:
             return
         header = request.headers.get("authorization", "")
@@ -220,6 +243,14 @@ def create_app(assistant: Assistant) -> FastAPI:
     def add_document(body: DocumentRequest) -> dict[str, Any]:
         """A text document into the index (every process sharing the store searches it after its next
         freshness check); the same upload rules as the app: safe name, size limit, md/txt/html."""
+        if not uploads:
+            raise ApiError(
+                400,
+                "this server runs several workers over the embedded store, where one worker's writes stay"
+                " invisible to the others' vector index: ingest with `python -m rag ingest` and restart, or"
+                " run the workers against a Chroma server (RAG_CHROMA_HOST)",
+                param="filename",
+            )
         if not body.filename.lower().endswith((".md", ".markdown", ".txt", ".html", ".htm")):
             raise ApiError(
                 400,
@@ -282,13 +313,16 @@ def create_app(assistant: Assistant) -> FastAPI:
 
 
 def app_from_environment() -> FastAPI:
-    """The app of one `serve --workers N` process: settings from the environment, index already built."""
+    """The app of one `serve --workers N` process: settings from the environment, index already built.
+    Embedded Chroma keeps each process's vector index in its memory (another process's writes reach its
+    SQLite but not its HNSW), so uploads need a Chroma server when there are several workers."""
     from rag.settings import get_settings
 
-    assistant = Assistant(get_settings())
+    settings = get_settings()
+    assistant = Assistant(settings)
     assistant.ensure_index()
     assistant.warm_up()
-    return create_app(assistant)
+    return create_app(assistant, uploads=settings.chroma_host is not None)
 
 
 def entry_json(assistant: Assistant, bid: str) -> dict[str, Any]:

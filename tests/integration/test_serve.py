@@ -23,8 +23,8 @@ API_KEY = "team-token-7f3a-never-logged"
 MODEL = "llm-interview-bank"
 
 
-def serve(port: int, log: Path, env: dict[str, str]):
-    cmd = [sys.executable, "-m", "rag", "serve", "--port", str(port)]
+def serve(port: int, log: Path, env: dict[str, str], workers: int = 1):
+    cmd = [sys.executable, "-m", "rag", "serve", "--port", str(port), "--workers", str(workers)]
     return serving(cmd, f"http://127.0.0.1:{port}/health", log, timeout=120, cwd=REPO, env=os.environ | env)
 
 
@@ -91,6 +91,12 @@ def test_auth_and_malformed_requests_get_openai_errors(server: str) -> None:
     assert bad.status_code == 400 and bad.json()["error"]["type"] == "invalid_request_error"
     huge = httpx.post(f"{server}/v1/search", json={"query": "x" * 300_000}, headers=headers)
     assert huge.status_code == 413 and "RAG_MAX_REQUEST_KB" in huge.json()["error"]["message"]
+    chunked = httpx.post(  # no Content-Length: the limit is enforced while the body is read
+        f"{server}/v1/search",
+        content=(b" " * 1024 for _ in range(300)),
+        headers=headers | {"content-type": "application/json"},
+    )
+    assert chunked.status_code == 413 and "RAG_MAX_REQUEST_KB" in chunked.json()["error"]["message"]
     too_many = httpx.post(f"{server}/v1/search", json={"query": "LoRA", "k": 500}, headers=headers)
     assert too_many.status_code == 400 and too_many.json()["error"]["param"] == "k"
 
@@ -187,3 +193,19 @@ def test_two_servers_on_one_chroma_server_see_each_others_documents(chroma_serve
             time.sleep(0.5)
         health = httpx.get(f"{b}/health").json()
         assert health["chunks"] == httpx.get(f"{a}/health").json()["chunks"]
+
+
+@pytest.mark.slow
+def test_several_workers_answer_and_refuse_uploads_to_an_embedded_store(
+    use_bank_index: Settings, tmp_path: Path
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with serve(port, tmp_path / "serve.log", {}, workers=2):
+        for _ in range(20):  # a new connection each: the kernel spreads them over the workers
+            r = httpx.post(f"{url}/v1/search", json={"query": "什么是 QLoRA?", "k": 3})
+            assert r.status_code == 200 and r.json()["hits"][0]["id"] in ("Q080", "Q081")  # the QLoRA entries
+        with httpx.Client(base_url=url, timeout=60) as http:
+            up = http.post("/v1/documents", json={"filename": "kv.md", "content": "# KV Cache\n\n显存随序列长度增长。"})
+        assert up.status_code == 400 and "RAG_CHROMA_HOST" in up.json()["error"]["message"]
+        assert not (use_bank_index.uploads_dir / "kv.md").exists()
