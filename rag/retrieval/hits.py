@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 HEADING_SEPARATOR = " › "  # between the headings of a document chunk's path (ingest/structure.py)
@@ -43,8 +43,8 @@ class Hit:
         return name
 
     def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("chunk_id")
+        # fields are flat (str/float/None): a shallow copy; asdict's deep copy cost the API ~0.4 ms a search
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "chunk_id"}
         for key in ("score", "dense", "lexical", "coverage", "phrase"):
             d[key] = round(d[key], 4)
         return d
