@@ -60,13 +60,14 @@ class Assistant:
             return False
         return client.get_collection(self.settings.collection).count() > 0
 
-    def ensure_index(self, progress: Progress | None = None) -> IngestReport | None:
-        """Build the index from the corpus if there is none; then load the retriever."""
+    def ensure_index(self, progress: Progress | None = None, *, load: bool = True) -> IngestReport | None:
+        """Build the index from the corpus if there is none; then load the retriever (unless load=False:
+        `serve --workers N` builds it once in the supervisor, and each worker loads its own)."""
         report = None
         with self.lock:
             if not self.has_index():
                 report = ingest(None, self.settings, progress=progress, show_bar=False, embeddings=self.embeddings)
-            if self.retriever is None:
+            if load and self.retriever is None:
                 self.retriever = Retriever(self.settings, embeddings=self.embeddings)
         return report
 

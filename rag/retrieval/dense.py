@@ -27,12 +27,10 @@ def dense_candidates(
     and then, by build, which moved relevance features. Documents, which may be 100k chunks, stay on HNSW."""
     dense: dict[int, float] = {}
     allowed = mask[snapshot.bank_rows]
-    if allowed.all():  # no filter: skip copying the (n_bank, dim) matrix through a boolean index
-        rows, sims = snapshot.bank_rows, snapshot.bank_vecs @ unit
-    else:
-        rows = snapshot.bank_rows[allowed]
-        sims = snapshot.bank_vecs[allowed] @ unit
+    unfiltered = bool(allowed.all())  # then no copy of the (n_bank, dim) matrix through a boolean index
+    rows = snapshot.bank_rows if unfiltered else snapshot.bank_rows[allowed]
     if len(rows):
+        sims = (snapshot.bank_vecs if unfiltered else snapshot.bank_vecs[allowed]) @ unit
         top = np.argpartition(-sims, min(n, len(sims)) - 1)[:n]
         dense = {int(rows[j]): min(1.0, max(0.0, float(sims[j]))) for j in top}
     doc_mask = mask & snapshot.is_doc

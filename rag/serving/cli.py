@@ -25,14 +25,15 @@ def add_commands(sub: argparse._SubParsersAction, whole_number) -> None:
     m.add_argument("--port", type=whole_number, default=8001)
 
 
-def _assistant(settings: Settings):
+def _assistant(settings: Settings, *, load: bool = True):
     from rag.service import Assistant
 
     assistant = Assistant(settings)
-    report = assistant.ensure_index()  # a first start builds the index from corpus/
+    report = assistant.ensure_index(load=load)  # a first start builds the index from corpus/
     if report is not None:
         print(f"index built: {report.summary()}", file=sys.stderr)
-    assistant.warm_up()
+    if load:
+        assistant.warm_up()
     return assistant
 
 
@@ -63,13 +64,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         from rag.serving.api import create_app
 
-        assistant = _assistant(settings)  # builds the index once, before any worker starts
-        print(f"serving on http://{args.host}:{args.port}/v1 (model llm-interview-bank)", file=sys.stderr)
         options = {"host": args.host, "port": args.port, "log_level": "warning", "access_log": False}
-        if args.workers > 1:  # workers are new processes: they read the settings from the environment
+        if args.workers > 1:
+            # the index is built once here, before any worker starts; each worker (a new process that
+            # reads the settings from the environment) loads its own, so the supervisor holds none
+            _assistant(settings, load=False)
+            print(f"serving on http://{args.host}:{args.port}/v1 (model llm-interview-bank)", file=sys.stderr)
             uvicorn.run("rag.serving.api:app_from_environment", factory=True, workers=args.workers, **options)
         else:
-            uvicorn.run(create_app(assistant), **options)
+            app = create_app(_assistant(settings))
+            print(f"serving on http://{args.host}:{args.port}/v1 (model llm-interview-bank)", file=sys.stderr)
+            uvicorn.run(app, **options)
         return 0
     from rag.serving.mcp_server import create_server
 
