@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -98,7 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--clients", type=_whole_number, default=16, help="with --serve: concurrent clients")
     b.add_argument("--seconds", type=float, default=20, help="with --serve: longest time per phase")
     b.add_argument("--max-requests", type=_whole_number, default=2000, help="with --serve: most requests per phase")
-    b.add_argument("--workers", type=_whole_number, default=1, help="with --serve: server worker processes")
+    b.add_argument(
+        "--workers",
+        type=_whole_number,
+        default=len(os.sched_getaffinity(0)),
+        help="with --serve: server worker processes (default: one per usable core)",
+    )
 
     from rag.practice.cli import add_commands
     from rag.serving.cli import add_commands as add_serving

@@ -212,10 +212,12 @@ def test_bench_prints_figures(use_bank_index: Settings) -> None:
 
 
 def test_bench_serve_drives_a_real_server(use_bank_index: Settings) -> None:
-    p = run("-m", "rag", "bench", "--serve", "--sizes", "", "--clients", "2", "--seconds", "2", timeout=600)
+    args = ("--serve", "--sizes", "", "--clients", "2", "--seconds", "2", "--workers", "2")
+    p = run("-m", "rag", "bench", *args, timeout=600)
     assert p.returncode == 0, p.stderr
     for kind in ("search", "chat"):
         line = re.search(rf"bank {kind}: (\d+) requests, (\d+) errors, .* p95 (\d+) ms", p.stdout)
         assert line and int(line.group(1)) > 0 and line.group(2) == "0", p.stdout
+    assert p.stdout.startswith("2 server process(es)"), p.stdout
     rss = re.search(r"bank server RSS: start (\d+) MB, after a quarter of the run \d+ MB, end (\d+) MB", p.stdout)
     assert rss and min(int(rss.group(1)), int(rss.group(2))) > 100, p.stdout  # a loaded index, measured
