@@ -247,7 +247,7 @@ def create_app(assistant: Assistant, *, uploads: bool = True) -> FastAPI:
             raise ApiError(
                 400,
                 "this server runs several workers over the embedded store, where one worker's writes stay"
-                " invisible to the others' vector index: ingest with `python -m rag ingest` and restart, or"
+                " invisible to the others' vector index: ingest with `python -m ingest` and restart, or"
                 " run the workers against a Chroma server (RAG_CHROMA_HOST)",
                 param="filename",
             )

@@ -208,4 +208,5 @@ def test_several_workers_answer_and_refuse_uploads_to_an_embedded_store(
         with httpx.Client(base_url=url, timeout=60) as http:
             up = http.post("/v1/documents", json={"filename": "kv.md", "content": "# KV Cache\n\n显存随序列长度增长。"})
         assert up.status_code == 400 and "RAG_CHROMA_HOST" in up.json()["error"]["message"]
+        assert "`python -m ingest`" in up.json()["error"]["message"]  # a command that exists
         assert not (use_bank_index.uploads_dir / "kv.md").exists()
