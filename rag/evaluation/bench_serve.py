@@ -58,7 +58,7 @@ def _drive(url: str, kind: str, queries: list[str], clients: int, seconds: float
     import json
     from urllib.parse import urlsplit
 
-    host, port = urlsplit(url).hostname, urlsplit(url).port
+    address = urlsplit(url)
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -73,7 +73,7 @@ def _drive(url: str, kind: str, queries: list[str], clients: int, seconds: float
         return "/v1/chat/completions", json.dumps(message).encode()
 
     def worker(n: int) -> None:
-        conn = http.client.HTTPConnection(host, port, timeout=30)
+        conn = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
         i = n
         try:
             while time.monotonic() < deadline:
@@ -178,7 +178,6 @@ def run_serve_bench(
                 col = synthetic_index(sz, chroma_client(bank).get_collection(bank.collection), size, rng)
                 build_snapshot(col, sz, mark_fingerprint(col), embedder_name(sz))
                 label, data_dir = f"{col.count()} chunks", sz.data_dir
-                del col
             port = _free_port()
             proc = _serve(data_dir, port, tmp / f"serve-{port}.log", workers)
             try:

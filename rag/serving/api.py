@@ -316,13 +316,11 @@ def app_from_environment() -> FastAPI:
     """The app of one `serve --workers N` process: settings from the environment, index already built.
     Embedded Chroma keeps each process's vector index in its memory (another process's writes reach its
     SQLite but not its HNSW), so uploads need a Chroma server when there are several workers."""
+    from rag.serving.cli import serving_assistant
     from rag.settings import get_settings
 
     settings = get_settings()
-    assistant = Assistant(settings)
-    assistant.ensure_index()
-    assistant.warm_up()
-    return create_app(assistant, uploads=settings.chroma_host is not None)
+    return create_app(serving_assistant(settings), uploads=settings.chroma_host is not None)
 
 
 def entry_json(assistant: Assistant, bid: str) -> dict[str, Any]:

@@ -25,7 +25,9 @@ def add_commands(sub: argparse._SubParsersAction, whole_number) -> None:
     m.add_argument("--port", type=whole_number, default=8001)
 
 
-def _assistant(settings: Settings, *, load: bool = True):
+def serving_assistant(settings: Settings, *, load: bool = True):
+    """The Assistant a server process answers with: index built if missing, loaded and warmed (load=False:
+    only built, for the supervisor of `serve --workers N`)."""
     from rag.service import Assistant
 
     assistant = Assistant(settings)
@@ -68,18 +70,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if args.workers > 1:
             # the index is built once here, before any worker starts; each worker (a new process that
             # reads the settings from the environment) loads its own, so the supervisor holds none
-            _assistant(settings, load=False)
+            serving_assistant(settings, load=False)
             print(f"serving on http://{args.host}:{args.port}/v1 (model llm-interview-bank)", file=sys.stderr)
             uvicorn.run("rag.serving.api:app_from_environment", factory=True, workers=args.workers, **options)
         else:
-            app = create_app(_assistant(settings))
+            app = create_app(serving_assistant(settings))
             print(f"serving on http://{args.host}:{args.port}/v1 (model llm-interview-bank)", file=sys.stderr)
             uvicorn.run(app, **options)
         return 0
     from rag.serving.mcp_server import create_server
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)  # stdout carries the protocol
-    server = create_server(_assistant(settings))
+    server = create_server(serving_assistant(settings))
     if args.http:
         print(f"MCP over streamable HTTP at http://{args.host}:{args.port}/mcp", file=sys.stderr)
         server.run("streamable-http", host=args.host, port=args.port)
