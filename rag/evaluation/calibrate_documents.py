@@ -20,11 +20,14 @@ from rag.relevance.documents import DOC_MODEL_FEATURES, doc_model_values
 from rag.relevance.model import RelevanceModel, fit, tradeoff
 from rag.retrieval.retriever import Retriever
 
-# The threshold is the class-balanced fit's own boundary. Set instead to accept 2 % of the out-of-scope
-# calibration queries (as strict as the bank model), it refused 56 % of the in-scope ones: the scope
-# examples' near misses ("GQA 和 MQA 的区别") are partly answered by some note, and over notes as
-# documents they read as answerable. Either model passing is enough, so this one only adds answers.
-DOC_THRESHOLD = 0.5
+# The weights are fitted here; the threshold is not. Over the notes as documents the scope examples'
+# near misses ("GQA 和 MQA 的区别") are partly answered by some note and read as answerable, so no
+# threshold fitted on them separates real questions about real documents: the class-balanced boundary
+# (0.5) refused 9 of the 88 answerable questions of the documents dev set (tests/eval/docs_queries.tsv,
+# third-party notes) and 31 of the 112 of its held-out set. The threshold is set on that dev set: 0.02
+# above its highest-scoring unanswerable question (0.310). Either model passing is enough, so this one
+# only adds answers; docs/relevance.md has the figures on both sets.
+DOC_THRESHOLD = 0.33
 
 
 def write_notes_as_documents(corpus_dir: Path, folder: Path) -> int:
@@ -57,7 +60,7 @@ def calibrate_documents(retriever: Retriever, queries: Sequence[EvalQuery]) -> t
     lines = [
         f"document model fitted on {len(queries)} queries ({int(y.sum())} in scope) over the bank's notes as documents",
         "weights (" + ", ".join(model.features) + "): " + ", ".join(f"{w:+.4f}" for w in model.weights),
-        f"bias {model.bias:+.4f}  threshold {model.threshold:.4f} (the class-balanced boundary)",
+        f"bias {model.bias:+.4f}  threshold {model.threshold:.4f} (set on the documents dev set)",
         "threshold  out-of-scope accepted  in-scope refused",
     ]
     rows = tradeoff(model, x, y, thresholds=(0.3, 0.4, 0.6, 0.7, 0.8, 0.9))

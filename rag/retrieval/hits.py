@@ -17,7 +17,7 @@ class Hit:
     section: str | None
     source: str
     page: int | None  # 1-based PDF page
-    score: float  # fused: DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical
+    score: float  # fused: DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical, + DOC_PRIOR for a document chunk
     text: str  # snippet: the best matching chunk, without the repeated question line
     dense: float = 0.0  # best cosine of any of its chunks, in [0, 1]
     lexical: float = 0.0  # best BM25 / query idf mass of any of its chunks, clipped to [0, 1]

@@ -16,7 +16,7 @@ from rag.relevance.examples import ScopeExamples
 from rag.relevance.phrases import BankPhrases
 from rag.retrieval.bm25 import lexical_scores, top_rows
 from rag.retrieval.dense import dense_candidates
-from rag.retrieval.fusion import fuse
+from rag.retrieval.fusion import DOC_PRIOR, fuse
 from rag.retrieval.hits import Hit, QueryFeatures, SearchResult
 from rag.retrieval.query import query_terms, query_vector, unit
 
@@ -82,7 +82,8 @@ class HybridSearch:
         dense = dense_candidates(snap, self.store, vector, q, mask, n, where)
         lexical, mass = lexical_scores(snap.lexical, terms, mask)
         candidates = set(dense) | top_rows(lexical, n)
-        ranked = fuse(candidates, dense, lexical, snap.item_key, k)
+        is_doc = snap.is_doc
+        ranked = fuse(candidates, dense, lexical, snap.item_key, k, prior=lambda row: DOC_PRIOR if is_doc[row] else 0.0)
         hits = [self.hit(f.row, f.score, f.dense, f.lexical) for f in ranked]
 
         item_rows = [catalogue[h.id].central_rows if h.id else [f.row] for h, f in zip(hits, ranked, strict=True)]

@@ -191,4 +191,4 @@ def test_the_shipped_document_model_is_what_calibrate_docs_fits(tmp_path: Path, 
     assert model.features == DOC_DEFAULT.features and model.threshold == DOC_DEFAULT.threshold
     assert model.weights == pytest.approx(DOC_DEFAULT.weights, abs=0.1)
     assert model.bias == pytest.approx(DOC_DEFAULT.bias, abs=0.1)
-    assert "the class-balanced boundary" in text
+    assert "set on the documents dev set" in text

@@ -66,3 +66,13 @@ def test_the_row_kept_is_the_best_scoring_chunk_whatever_the_order() -> None:
     for order in ([0, 1, 2], [2, 0, 1], [1, 2, 0]):
         (item,) = fuse(order, dense, lexical, lambda r: "Q001", k=1)
         assert item.row == 2, order
+
+
+def test_a_prior_is_added_to_the_items_it_favours() -> None:
+    # Q001 (0.84) leads doc-a (0.50, at the dense floor 0.3) on evidence; a prior of 0.4 puts doc-a first
+    ranked = fuse(range(3), DENSE, LEXICAL, ITEM.__getitem__, k=2, prior=lambda r: 0.4 if r == 2 else 0.0)
+    assert [ITEM[f.row] for f in ranked] == ["doc-a", "Q001"]
+    doc, entry = ranked
+    assert doc.score == pytest.approx(fused(0.3, 0.8) + 0.4)
+    assert (doc.dense, doc.lexical) == (0.3, 0.8)  # the evidence is reported as it is
+    assert entry.score == pytest.approx(fused(0.8, 0.9))
