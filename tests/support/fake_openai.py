@@ -45,7 +45,10 @@ class FakeOpenAI:
                 is_condense = "独立问题" in body["messages"][-1]["content"]
                 text = fake.condense_reply if is_condense else fake.reply
                 if body.get("stream"):
-                    return self._sse(text, malformed=fake.behaviour == "malformed")
+                    try:
+                        return self._sse(text, malformed=fake.behaviour == "malformed")
+                    except (BrokenPipeError, ConnectionResetError):
+                        return None  # the client stopped reading (a cancelled stream), as a real server sees it
                 return self._json(
                     200,
                     {
