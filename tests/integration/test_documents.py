@@ -75,6 +75,19 @@ def test_a_document_hit_carries_its_heading_path_and_clean_text(docs_index: tupl
     assert "stage 2" in docs[0]["text"] and "![" not in docs[0]["text"] and "分布式训练 ›" not in docs[0]["text"]
 
 
+def test_a_document_chunk_is_ranked_with_the_document_prior(docs_index: tuple[Path, str]) -> None:
+    from rag.retrieval.fusion import DENSE_WEIGHT, DOC_PRIOR
+
+    scratch, _ = docs_index
+    p = rag("search", "ZeRO 把优化器状态切分到各张卡上", "-k", "10", "--json", data_dir=scratch)
+    assert p.returncode == 0, p.stderr
+    hits = json.loads(p.stdout)["hits"]
+    assert any(h["id"] is None for h in hits) and any(h["id"] for h in hits)
+    for h in hits:  # a document chunk's score carries the prior on top of its evidence, a bank entry's not
+        evidence = DENSE_WEIGHT * h["dense"] + (1 - DENSE_WEIGHT) * h["lexical"]
+        assert h["score"] == pytest.approx(evidence + (DOC_PRIOR if h["id"] is None else 0.0), abs=2e-4), h
+
+
 def test_a_short_question_over_a_document_is_answered_citing_it(docs_index: tuple[Path, str]) -> None:
     scratch, _ = docs_index
     p = rag("ask", "How does PagedAttention in vLLM reduce memory fragmentation?", "--json", data_dir=scratch)
