@@ -25,11 +25,13 @@ _IMAGE = re.compile(r"\[!\[[^\]]*\]\([^)]*\)\]\([^)]*\)|!\[[^\]]*\]\([^)]*\)")
 _EMPTY_LINK = re.compile(r"\[\s*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\((?:[^)\s]*)\)")  # [text](url) -> text
 # HTML elements that notes exported from web pages carry. Only these are tags: "<PAD>", "<width>" or
-# "<class_id>" in a note are placeholders the text is about.
+# "<class_id>" in a note are placeholders the text is about, and "<s>" / "</s>" are a tokenizer's
+# sentence marks (HTML's <s> strikethrough is left to <del> and <strike>).
 _HTML_ELEMENTS = (
-    "a|abbr|b|big|blockquote|br|center|cite|code|col|colgroup|dd|del|details|div|dl|dt|em|figcaption|"
-    "figure|font|h[1-6]|hr|i|img|ins|kbd|li|mark|ol|p|pre|s|section|small|source|span|strike|strong|"
-    "sub|summary|sup|table|tbody|td|tfoot|th|thead|tr|tt|u|ul|video|audio|iframe|picture|nav|header|footer"
+    "a|abbr|article|aside|audio|b|big|blockquote|body|br|caption|center|cite|code|col|colgroup|dd|del|"
+    "details|div|dl|dt|em|figcaption|figure|font|footer|h[1-6]|head|header|hr|html|i|iframe|img|ins|kbd|"
+    "li|link|main|mark|meta|nav|noscript|ol|p|picture|pre|script|section|small|source|span|strike|strong|"
+    "style|sub|summary|sup|svg|table|tbody|td|tfoot|th|thead|title|tr|tt|u|ul|video"
 )
 _HTML_TAG = re.compile(rf"</?(?:{_HTML_ELEMENTS})(?:\s[^<>]*)?/?>", re.I)
 _INLINE_CODE = re.compile(r"(`+)(?:.+?)\1")  # `code` spans: left as written

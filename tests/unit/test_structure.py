@@ -116,4 +116,5 @@ def test_placeholders_in_angle_brackets_and_inline_code_are_kept() -> None:
         "`<class_id> <x_center> <y_center> <width> <height>`"
     )
     assert clean_line("词表里 <PAD>=0、<UNK>=1，<div>正文</div>") == "词表里 <PAD>=0、<UNK>=1，正文"
+    assert clean_line("句子以 <s> 开头、</s> 结尾<aside>，见下</aside>") == "句子以 <s> 开头、</s> 结尾，见下"
     assert clean_line("用 `![x](y)` 插图，![图](a.png)<br/>") == "用 `![x](y)` 插图，"
